@@ -1,0 +1,80 @@
+// Matrix-product kernel on raw Float32Arrays (BLAS gemm-style transpose flags); knows nothing of tensors or autograd.
+
+/**
+ * C[m×n] = op(A)·op(B) (or C += … when `accumulate`), where op(A) is m×k and op(B) is k×n.
+ * A is stored row-major as [m, k], or as [k, m] when `transA`; B as [k, n], or as [n, k] when `transB`.
+ * Operands are read in place at the given offsets: transposed layouts are never copied.
+ *
+ * The inner loop keeps a 4×4 block of C in local variables (16 accumulators, 8 loads per 16 multiply-adds) and
+ * each element's sum runs over p = 0…k−1 in order, so results do not depend on how rows are split across workers.
+ */
+export function gemm(
+  m: number, n: number, k: number,
+  a: Float32Array, aOff: number, transA: boolean,
+  b: Float32Array, bOff: number, transB: boolean,
+  c: Float32Array, cOff: number, accumulate = false,
+  rowStart = 0, rowEnd = m,
+): void {
+  // Element (i, p) of op(A) is at aOff + i*ars + p*aps; element (p, j) of op(B) is at bOff + p*bps + j*bcs.
+  const ars = transA ? 1 : k;
+  const aps = transA ? m : 1;
+  const bps = transB ? 1 : n;
+  const bcs = transB ? k : 1;
+  const i4 = rowStart + ((rowEnd - rowStart) & ~3);
+  const n4 = n & ~3;
+  for (let i = rowStart; i < i4; i += 4) {
+    const ar0 = aOff + i * ars, ar1 = ar0 + ars, ar2 = ar1 + ars, ar3 = ar2 + ars;
+    const cr0 = cOff + i * n, cr1 = cr0 + n, cr2 = cr1 + n, cr3 = cr2 + n;
+    for (let j = 0; j < n4; j += 4) {
+      let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+      let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      let pa0 = ar0, pa1 = ar1, pa2 = ar2, pa3 = ar3;
+      let pb0 = bOff + j * bcs;
+      const pb1d = bcs, pb2d = 2 * bcs, pb3d = 3 * bcs;
+      for (let p = 0; p < k; p++) {
+        const a0 = a[pa0]!, a1 = a[pa1]!, a2 = a[pa2]!, a3 = a[pa3]!;
+        const b0 = b[pb0]!, b1 = b[pb0 + pb1d]!, b2 = b[pb0 + pb2d]!, b3 = b[pb0 + pb3d]!;
+        c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+        c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+        c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+        c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+        pa0 += aps; pa1 += aps; pa2 += aps; pa3 += aps; pb0 += bps;
+      }
+      if (accumulate) {
+        c[cr0 + j]! += c00; c[cr0 + j + 1]! += c01; c[cr0 + j + 2]! += c02; c[cr0 + j + 3]! += c03;
+        c[cr1 + j]! += c10; c[cr1 + j + 1]! += c11; c[cr1 + j + 2]! += c12; c[cr1 + j + 3]! += c13;
+        c[cr2 + j]! += c20; c[cr2 + j + 1]! += c21; c[cr2 + j + 2]! += c22; c[cr2 + j + 3]! += c23;
+        c[cr3 + j]! += c30; c[cr3 + j + 1]! += c31; c[cr3 + j + 2]! += c32; c[cr3 + j + 3]! += c33;
+      } else {
+        c[cr0 + j] = c00; c[cr0 + j + 1] = c01; c[cr0 + j + 2] = c02; c[cr0 + j + 3] = c03;
+        c[cr1 + j] = c10; c[cr1 + j + 1] = c11; c[cr1 + j + 2] = c12; c[cr1 + j + 3] = c13;
+        c[cr2 + j] = c20; c[cr2 + j + 1] = c21; c[cr2 + j + 2] = c22; c[cr2 + j + 3] = c23;
+        c[cr3 + j] = c30; c[cr3 + j + 1] = c31; c[cr3 + j + 2] = c32; c[cr3 + j + 3] = c33;
+      }
+    }
+    for (let r = 0; r < 4; r++) gemmEdge(i + r, n4, n, k, a, aOff + (i + r) * ars, aps, b, bOff, bps, bcs, c, cOff, accumulate);
+  }
+  for (let i = i4; i < rowEnd; i++) gemmEdge(i, 0, n, k, a, aOff + i * ars, aps, b, bOff, bps, bcs, c, cOff, accumulate);
+}
+
+/** Row i of C, columns [j0, n): one dot product per element, in the same p order as the tiled path. */
+function gemmEdge(
+  i: number, j0: number, n: number, k: number,
+  a: Float32Array, ar: number, aps: number,
+  b: Float32Array, bOff: number, bps: number, bcs: number,
+  c: Float32Array, cOff: number, accumulate: boolean,
+): void {
+  for (let j = j0; j < n; j++) {
+    let s = 0;
+    let pa = ar;
+    let pb = bOff + j * bcs;
+    for (let p = 0; p < k; p++) {
+      s += a[pa]! * b[pb]!;
+      pa += aps;
+      pb += bps;
+    }
+    const ci = cOff + i * n + j;
+    if (accumulate) c[ci]! += s;
+    else c[ci] = s;
+  }
+}

@@ -1,0 +1,178 @@
+// Element-wise ops with broadcasting (add sub mul div pow) and unary maps (neg exp log sqrt abs tanh sigmoid relu).
+import { recordOp } from "../autograd";
+import { broadcastShapes, sameShape } from "../shape";
+import { addRun, broadcastBinary, divRun, mulRun, powRun, subRun, type BinaryRun } from "../kernels/elementwise";
+import { Tensor } from "../tensor";
+
+/** A number operand becomes a constant scalar tensor (no grad). */
+function asTensor(x: Tensor | number, op: string): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x !== "number") throw new TypeError(`${op}: expected a Tensor or a number, got ${describe(x)}`);
+  return new Tensor(new Float32Array([x]), []);
+}
+
+function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array (wrap it with tensor())";
+  return typeof x;
+}
+
+function checkSelf(x: unknown, op: string): asserts x is Tensor {
+  if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${describe(x)}`);
+}
+
+function binary(
+  op: string,
+  a: Tensor,
+  bIn: Tensor | number,
+  run: BinaryRun,
+  backward: (g: Float32Array, out: Float32Array, a: Tensor, b: Tensor, needs: readonly boolean[]) => (Float32Array | null)[],
+): Tensor {
+  checkSelf(a, op);
+  const b = asTensor(bIn, op);
+  const shape = sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(a.shape, b.shape, op);
+  const out = broadcastBinary(run, a.data, a.shape, b.data, b.shape, shape);
+  return recordOp(op, out, shape, [a, b], (g, needs) => backward(g, out, a, b, needs));
+}
+
+/** Element-wise `a + b` with broadcasting. */
+export function add(a: Tensor, b: Tensor | number): Tensor {
+  // d/da = 1, d/db = 1 (autograd sums broadcast dims back).
+  return binary("add", a, b, addRun, (g) => [g, g]);
+}
+
+/** Element-wise `a − b` with broadcasting. */
+export function sub(a: Tensor, b: Tensor | number): Tensor {
+  // d/da = 1, d/db = −1.
+  return binary("sub", a, b, subRun, (g, _o, _a, _b, needs) => [g, needs[1] ? g.map((v) => -v) : null]);
+}
+
+/** Element-wise `a · b` with broadcasting. */
+export function mul(a: Tensor, b: Tensor | number): Tensor {
+  // d/da = b, d/db = a.
+  return binary("mul", a, b, mulRun, (g, out, a, b, needs) => {
+    const shape = outShapeOf(out, a, b);
+    return [
+      needs[0] ? broadcastBinary(mulRun, g, shape, b.data, b.shape, shape) : null,
+      needs[1] ? broadcastBinary(mulRun, g, shape, a.data, a.shape, shape) : null,
+    ];
+  });
+}
+
+/** Element-wise `a / b` with broadcasting. */
+export function div(a: Tensor, b: Tensor | number): Tensor {
+  // d/da = 1/b, d/db = −a/b² = −out/b.
+  return binary("div", a, b, divRun, (g, out, a, b, needs) => {
+    const shape = outShapeOf(out, a, b);
+    const ga = needs[0] ? broadcastBinary(divRun, g, shape, b.data, b.shape, shape) : null;
+    let gb: Float32Array | null = null;
+    if (needs[1]) {
+      const t = new Float32Array(out.length);
+      for (let i = 0; i < t.length; i++) t[i] = -g[i]! * out[i]!;
+      gb = broadcastBinary(divRun, t, shape, b.data, b.shape, shape);
+    }
+    return [ga, gb];
+  });
+}
+
+/** Element-wise `a ^ exponent` with broadcasting. */
+export function pow(a: Tensor, exponent: Tensor | number): Tensor {
+  // d/da = e·a^(e−1) (0 where e = 0), d/de = a^e · ln a (0 where a = 0 and e ≥ 0, as PyTorch).
+  return binary("pow", a, exponent, powRun, (g, out, a, e, needs) => {
+    const shape = outShapeOf(out, a, e);
+    const ab = expandTo(a.data, a.shape, shape);
+    const eb = expandTo(e.data, e.shape, shape);
+    let ga: Float32Array | null = null;
+    let ge: Float32Array | null = null;
+    if (needs[0]) {
+      ga = new Float32Array(out.length);
+      for (let i = 0; i < ga.length; i++) {
+        const ei = eb[i]!;
+        ga[i] = ei === 0 ? 0 : g[i]! * ei * Math.pow(ab[i]!, ei - 1);
+      }
+    }
+    if (needs[1]) {
+      ge = new Float32Array(out.length);
+      for (let i = 0; i < ge.length; i++) {
+        const ai = ab[i]!;
+        ge[i] = ai === 0 && eb[i]! >= 0 ? 0 : g[i]! * out[i]! * Math.log(ai);
+      }
+    }
+    return [ga, ge];
+  });
+}
+
+/** `x` (of `shape`) broadcast to `outShape`, materialised. */
+function expandTo(x: Float32Array, shape: readonly number[], outShape: readonly number[]): Float32Array {
+  if (x.length === outShape.reduce((p, d) => p * d, 1)) return x;
+  return broadcastBinary(addRun, x, shape, ZERO, [], outShape);
+}
+
+const ZERO = new Float32Array([0]);
+
+function outShapeOf(out: Float32Array, a: Tensor, b: Tensor): readonly number[] {
+  if (a.numel === out.length && sameShape(a.shape, b.shape)) return a.shape;
+  return broadcastShapes(a.shape, b.shape, "backward");
+}
+
+function unary(
+  op: string,
+  x: Tensor,
+  f: (v: number) => number,
+  df: (g: number, x: number, y: number) => number,
+): Tensor {
+  checkSelf(x, op);
+  const xd = x.data;
+  const out = new Float32Array(xd.length);
+  for (let i = 0; i < out.length; i++) out[i] = f(xd[i]!);
+  return recordOp(op, out, x.shape, [x], (g) => {
+    const gx = new Float32Array(g.length);
+    for (let i = 0; i < gx.length; i++) gx[i] = df(g[i]!, xd[i]!, out[i]!);
+    return [gx];
+  });
+}
+
+/** `−x`. */
+export function neg(x: Tensor): Tensor {
+  return unary("neg", x, (v) => -v, (g) => -g);
+}
+
+/** `e^x`. d/dx = e^x. */
+export function exp(x: Tensor): Tensor {
+  return unary("exp", x, Math.exp, (g, _x, y) => g * y);
+}
+
+/** Natural logarithm. d/dx = 1/x. */
+export function log(x: Tensor): Tensor {
+  return unary("log", x, Math.log, (g, v) => g / v);
+}
+
+/** Square root. d/dx = 1/(2√x). */
+export function sqrt(x: Tensor): Tensor {
+  return unary("sqrt", x, Math.sqrt, (g, _x, y) => g / (2 * y));
+}
+
+/** |x|. d/dx = sign(x), 0 at 0 (PyTorch's choice). */
+export function abs(x: Tensor): Tensor {
+  return unary("abs", x, Math.abs, (g, v) => (v > 0 ? g : v < 0 ? -g : 0));
+}
+
+/** tanh x. d/dx = 1 − tanh²x. */
+export function tanh(x: Tensor): Tensor {
+  return unary("tanh", x, Math.tanh, (g, _x, y) => g * (1 - y * y));
+}
+
+/** 1/(1+e^−x), written so that neither branch overflows. d/dx = σ(1−σ). */
+export function sigmoid(x: Tensor): Tensor {
+  return unary(
+    "sigmoid",
+    x,
+    (v) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v))),
+    (g, _x, y) => g * y * (1 - y),
+  );
+}
+
+/** max(x, 0). d/dx = 1 where x > 0, else 0 (0 at the kink, as PyTorch). */
+export function relu(x: Tensor): Tensor {
+  return unary("relu", x, (v) => (v > 0 ? v : v === v ? 0 : v), (g, v) => (v > 0 ? g : 0));
+}
