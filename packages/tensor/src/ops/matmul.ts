@@ -23,8 +23,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   }
   if (a.ndim === 2 && b.ndim === 2) {
     // x·wᵀ (or aᵀ·b) on a tensor made by t(): read the source with a transpose flag, send its gradient there.
-    const sa = transposeSource.get(a);
-    const sb = transposeSource.get(b);
+    const sa = storedTranspose(a);
+    const sb = storedTranspose(b);
     if (sa !== undefined || sb !== undefined) return matmul2d(sa ?? a, sa !== undefined, sb ?? b, sb !== undefined);
   }
   const aS = a.ndim === 1 ? [1, a.shape[0]!] : a.shape;
@@ -76,6 +76,19 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     }
     return [ga, gb];
   });
+}
+
+/**
+ * The tensor that `x` (made by `transpose`/`t()`) transposes, when reading it in place with a transpose flag gives the
+ * same values and gradients as using `x`: either `x` was recorded as the transpose of that source (the gradient may
+ * skip the transpose node and go to the source), or `x` is a constant (the source is read without its graph, so no
+ * gradient leaks to it when the transpose was made under `noGrad`). A transposed leaf that requires grad is used as is.
+ */
+function storedTranspose(x: Tensor): Tensor | undefined {
+  const source = transposeSource.get(x);
+  if (source === undefined) return undefined;
+  if (x.gradFn !== null) return x.gradFn.inputs[0] === source ? source : undefined;
+  return x.requiresGrad ? undefined : source.detach();
 }
 
 /** Offset of each batch's matrix in an operand whose batch dims `shape` broadcast to `batch`. */
