@@ -1,0 +1,120 @@
+// Parameter-free layers (ReLU, Flatten, Dropout) and the Sequential container.
+import { Tensor, defineOp, defaultGenerator, type Generator } from "@tsgrad/tensor";
+import { Module, type AnyModule } from "./module";
+
+/**
+ * `max(x, 0)` element-wise (`torch.nn.ReLU`); the gradient at 0 is 0, as PyTorch.
+ *
+ * ```ts
+ * new ReLU().forward(tensor([-1, 2])); // [0, 2]
+ * ```
+ */
+export class ReLU extends Module<[Tensor], Tensor> {
+  forward(x: Tensor): Tensor {
+    return x.relu();
+  }
+}
+
+/**
+ * Flattens dims `startDim`…`endDim` into one (`torch.nn.Flatten`, defaults 1 and −1: keeps the batch dim).
+ *
+ * ```ts
+ * new Flatten().forward(zeros([32, 1, 28, 28])).shape; // [32, 784]
+ * ```
+ */
+export class Flatten extends Module<[Tensor], Tensor> {
+  constructor(readonly startDim = 1, readonly endDim = -1) {
+    super();
+  }
+
+  forward(x: Tensor): Tensor {
+    return x.flatten(this.startDim, this.endDim);
+  }
+}
+
+/** Options of {@link Dropout}. */
+export interface DropoutOptions {
+  /** Generator of the masks (default: the global one that `manualSeed` seeds). */
+  readonly generator?: Generator;
+}
+
+/**
+ * Inverted dropout (`torch.nn.Dropout`): in training mode each element is zeroed with probability `p` and the others
+ * are scaled by 1/(1−p); in evaluation mode it returns its input unchanged. `p = 1` zeroes everything.
+ *
+ * ```ts
+ * const drop = new Dropout(0.5, { generator: new Generator(1) });
+ * drop.eval().forward(x) === x; // true
+ * ```
+ */
+export class Dropout extends Module<[Tensor], Tensor> {
+  readonly p: number;
+  private readonly generator: Generator;
+
+  constructor(p = 0.5, { generator = defaultGenerator }: DropoutOptions = {}) {
+    super();
+    if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
+      throw new RangeError(`Dropout: dropout probability has to be between 0 and 1, but got ${p}`);
+    }
+    this.p = p;
+    this.generator = generator;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (!this.training || this.p === 0) return x;
+    const scale = this.p === 1 ? 0 : 1 / (1 - this.p);
+    const mask = new Float32Array(x.numel);
+    for (let i = 0; i < mask.length; i++) mask[i] = this.generator.nextFloat() < this.p ? 0 : scale;
+    const xd = x.data;
+    const out = new Float32Array(xd.length);
+    for (let i = 0; i < out.length; i++) out[i] = xd[i]! * mask[i]!;
+    // dx = g · mask.
+    return defineOp({
+      name: "dropout",
+      inputs: [x],
+      output: out,
+      shape: x.shape,
+      backward: (g) => [g.map((gi, i) => gi * mask[i]!)],
+    });
+  }
+}
+
+/**
+ * Chains modules (`torch.nn.Sequential`): each one's output is the next one's input. Children are named `"0"`,
+ * `"1"`, … so the state-dict keys are PyTorch's (`0.weight`, `2.bias`).
+ *
+ * ```ts
+ * const model = new Sequential(new Linear(784, 128), new ReLU(), new Linear(128, 10));
+ * Object.keys(model.stateDict()); // ["0.weight", "0.bias", "2.weight", "2.bias"]
+ * ```
+ */
+export class Sequential extends Module<[Tensor], Tensor> {
+  private readonly layers: Module<[Tensor], Tensor>[];
+
+  constructor(...modules: Module<[Tensor], Tensor>[]) {
+    super();
+    modules.forEach((m, i) => {
+      if (!(m instanceof Module)) throw new TypeError(`Sequential: argument ${i} is not a Module`);
+      this.registerModule(String(i), m as unknown as AnyModule);
+    });
+    this.layers = modules;
+  }
+
+  /** The number of modules. */
+  get length(): number {
+    return this.layers.length;
+  }
+
+  /** The module at `index` (negative counts from the end). */
+  at(index: number): Module<[Tensor], Tensor> {
+    const m = this.layers.at(index);
+    if (m === undefined) throw new RangeError(`Sequential: index ${index} is out of range for ${this.layers.length} modules`);
+    return m;
+  }
+
+  forward(x: Tensor): Tensor {
+    let y = x;
+    for (const m of this.layers) y = m.forward(y);
+    return y;
+  }
+}

@@ -1,0 +1,216 @@
+// Module: parameters and child modules registered from fields, dotted names, train/eval, state dicts.
+import { Tensor, ShapeError, formatShape, noGrad } from "@tsgrad/tensor";
+
+/** A state dict: PyTorch's dotted parameter names (`0.weight`, `fc.bias`) mapped to tensors, in insertion order. */
+export type StateDict = Record<string, Tensor>;
+
+/** Options of {@link Module.loadStateDict}. */
+export interface LoadStateDictOptions {
+  /** Require the keys to match the module's exactly (default true, as PyTorch). */
+  readonly strict?: boolean;
+}
+
+/** What {@link Module.loadStateDict} reports (PyTorch's `_IncompatibleKeys`). */
+export interface LoadStateDictResult {
+  readonly missingKeys: string[];
+  readonly unexpectedKeys: string[];
+}
+
+/** Any module, whatever its forward's signature (children are held at this type). */
+export type AnyModule = Module<never[], unknown>;
+
+type Entry = { readonly kind: "parameter"; readonly value: Tensor } | { readonly kind: "module"; readonly value: AnyModule };
+
+/**
+ * Base class of every layer, as `torch.nn.Module`. A `Tensor` assigned to a field is a parameter and a `Module`
+ * assigned to a field is a child, named after the field and kept in the order the fields were first assigned
+ * (PyTorch's insertion order); `registerParameter` / `registerModule` do the same for computed names (`"0"`, `"1"`).
+ * Keep tensors that are not parameters out of enumerable fields (or in a `Map`).
+ *
+ * ```ts
+ * class Net extends Module<[Tensor], Tensor> {
+ *   fc = new Linear(4, 2);
+ *   forward(x: Tensor): Tensor { return this.fc.forward(x).relu(); }
+ * }
+ * new Net().namedParameters().map(([name]) => name); // ["fc.weight", "fc.bias"]
+ * ```
+ */
+export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
+  /** True in training mode (the default), false after {@link Module.eval}. */
+  training = true;
+  /** Names in registration order; values are read from the fields each time (reassignment is seen). */
+  private readonly registered: string[] = [];
+
+  /** Computes the output (PyTorch's `forward`; call it directly, there is no `__call__`). */
+  abstract forward(...inputs: In): Out;
+
+  /** Registers `value` as parameter `name` (also readable as `this[name]`). `null` removes it. */
+  registerParameter(name: string, value: Tensor | null): void {
+    if (value !== null && !(value instanceof Tensor)) {
+      throw new TypeError(`registerParameter: expected a Tensor or null for "${name}", got ${typeof value}`);
+    }
+    this.register(name, value);
+  }
+
+  /** Registers `module` as child `name` (also readable as `this[name]`). `null` removes it. */
+  registerModule(name: string, module: AnyModule | null): void {
+    if (module !== null && !(module instanceof Module)) {
+      throw new TypeError(`registerModule: expected a Module or null for "${name}", got ${typeof module}`);
+    }
+    this.register(name, module);
+  }
+
+  private register(name: string, value: unknown): void {
+    if (typeof name !== "string" || name === "" || name.includes(".")) {
+      throw new TypeError(`register: a name must be a non-empty string without ".", got "${String(name)}"`);
+    }
+    if (name in this && !Object.prototype.hasOwnProperty.call(this, name)) {
+      throw new TypeError(`register: "${name}" is already a member of ${this.constructor.name}`);
+    }
+    this.entries(); // fields assigned so far keep their place before this one
+    if (!this.registered.includes(name)) this.registered.push(name);
+    Object.defineProperty(this, name, { value, enumerable: true, writable: true, configurable: true });
+  }
+
+  /** The parameters and children held right now, in registration order. */
+  private entries(): [string, Entry][] {
+    const self = this as unknown as Record<string, unknown>;
+    for (const key of Object.keys(self)) {
+      const v = self[key];
+      if ((v instanceof Tensor || v instanceof Module) && !this.registered.includes(key)) this.registered.push(key);
+    }
+    const out: [string, Entry][] = [];
+    for (const key of this.registered) {
+      const v = self[key];
+      if (v instanceof Tensor) out.push([key, { kind: "parameter", value: v }]);
+      else if (v instanceof Module) out.push([key, { kind: "module", value: v as AnyModule }]);
+    }
+    return out;
+  }
+
+  /** The direct children, as `[name, module]` pairs. */
+  namedChildren(): [string, AnyModule][] {
+    const out: [string, AnyModule][] = [];
+    for (const [name, e] of this.entries()) if (e.kind === "module") out.push([name, e.value]);
+    return out;
+  }
+
+  /** The direct children. */
+  children(): AnyModule[] {
+    return this.namedChildren().map(([, m]) => m);
+  }
+
+  /** This module and every descendant, with dotted names (`""` for this one); each module once. */
+  namedModules(): [string, AnyModule][] {
+    const out: [string, AnyModule][] = [];
+    const seen = new Set<AnyModule>();
+    const visit = (prefix: string, m: AnyModule): void => {
+      if (seen.has(m)) return;
+      seen.add(m);
+      out.push([prefix, m]);
+      for (const [name, child] of m.namedChildren()) visit(prefix === "" ? name : `${prefix}.${name}`, child);
+    };
+    visit("", this as unknown as AnyModule);
+    return out;
+  }
+
+  /** Every parameter with its dotted name (`0.weight`), depth first in registration order; each tensor once. */
+  namedParameters(): [string, Tensor][] {
+    const seen = new Set<Tensor>();
+    return this.walk(new Set()).filter(([, t]) => (seen.has(t) ? false : (seen.add(t), true)));
+  }
+
+  /** Every parameter, in {@link Module.namedParameters} order: what an optimizer takes. */
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, t]) => t);
+  }
+
+  /** Every (name, parameter) pair, shared tensors listed under each name (as `state_dict`). */
+  private walk(seen: Set<AnyModule>, prefix = ""): [string, Tensor][] {
+    const me = this as unknown as AnyModule;
+    if (seen.has(me)) return [];
+    seen.add(me);
+    const out: [string, Tensor][] = [];
+    for (const [name, e] of this.entries()) {
+      const full = prefix + name;
+      if (e.kind === "parameter") out.push([full, e.value]);
+      else out.push(...e.value.walk(seen, `${full}.`));
+    }
+    return out;
+  }
+
+  /** Sets training mode on this module and every descendant; returns this. */
+  train(mode = true): this {
+    for (const [, m] of this.namedModules()) m.training = mode;
+    return this;
+  }
+
+  /** Evaluation mode (`train(false)`): dropout becomes the identity. Returns this. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Clears every parameter's gradient: to `null` by default (as PyTorch ≥ 2.0), or fills it with zeros. */
+  zeroGrad({ setToNone = true }: { readonly setToNone?: boolean } = {}): void {
+    for (const p of this.parameters()) {
+      if (p.grad === null) continue;
+      if (setToNone) p.grad = null;
+      else p.grad.data.fill(0);
+    }
+  }
+
+  /**
+   * The parameters by dotted name, in PyTorch's order. The tensors are detached and share the parameters' data
+   * (as PyTorch's `state_dict()`): serialise them (e.g. {@link saveSafetensors}) or copy them to keep a snapshot.
+   */
+  stateDict(): StateDict {
+    const sd: StateDict = {};
+    for (const [name, t] of this.walk(new Set())) sd[name] = t.detach();
+    return sd;
+  }
+
+  /**
+   * Copies `stateDict` into the parameters, in place and without recording graph. Throws one error naming every
+   * missing key, unexpected key (when `strict`) and shape mismatch (always), and then copies nothing (PyTorch copies
+   * the matching entries before it raises). Returns the missing and unexpected keys.
+   */
+  loadStateDict(stateDict: StateDict, { strict = true }: LoadStateDictOptions = {}): LoadStateDictResult {
+    if (typeof stateDict !== "object" || stateDict === null) {
+      throw new TypeError(`loadStateDict: expected a record of tensors, got ${stateDict === null ? "null" : typeof stateDict}`);
+    }
+    const own = this.walk(new Set());
+    const ownNames = new Set(own.map(([n]) => n));
+    const missingKeys = own.map(([n]) => n).filter((n) => !Object.prototype.hasOwnProperty.call(stateDict, n));
+    const unexpectedKeys = Object.keys(stateDict).filter((n) => !ownNames.has(n));
+    const problems: string[] = [];
+    if (strict && unexpectedKeys.length > 0) {
+      problems.push(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(", ")}.`);
+    }
+    if (strict && missingKeys.length > 0) {
+      problems.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(", ")}.`);
+    }
+    for (const [name, param] of own) {
+      const src = stateDict[name];
+      if (src === undefined) continue;
+      if (!(src instanceof Tensor)) {
+        problems.push(`value for ${name} is not a Tensor (got ${typeof src}).`);
+      } else if (formatShape(src.shape) !== formatShape(param.shape)) {
+        problems.push(
+          `size mismatch for ${name}: copying a param with shape ${formatShape(src.shape)} from checkpoint, ` +
+            `the shape in current model is ${formatShape(param.shape)}.`,
+        );
+      }
+    }
+    if (problems.length > 0) {
+      const msg = `Error(s) in loading state_dict for ${this.constructor.name}:\n\t${problems.join("\n\t")}`;
+      throw problems.some((p) => p.startsWith("size mismatch")) ? new ShapeError(msg) : new Error(msg);
+    }
+    noGrad(() => {
+      for (const [name, param] of own) {
+        const src = stateDict[name];
+        if (src !== undefined) param.data.set(src.data);
+      }
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+}
