@@ -132,6 +132,13 @@ export class Generator {
     if (!Array.isArray(w) || w.length !== 4 || w.some((x) => !Number.isInteger(x) || x < 0 || x > 0xffffffff)) {
       throw new TypeError("Generator.setState: expected words to be four unsigned 32-bit integers");
     }
+    if (w.every((x) => x === 0)) {
+      throw new RangeError("Generator.setState: the words are all zero (xoshiro128** would only ever return 0)");
+    }
+    const spare = state.spareNormal;
+    if (spare !== null && !(typeof spare === "number" && Number.isFinite(spare))) {
+      throw new TypeError(`Generator.setState: expected spareNormal to be a finite number or null, got ${String(spare)}`);
+    }
     [this.s0, this.s1, this.s2, this.s3] = [w[0] | 0, w[1] | 0, w[2] | 0, w[3] | 0];
     this.spare = state.spareNormal;
     return this;
