@@ -19,3 +19,5 @@ export { ShapeError, GradcheckError } from "./errors";
 export { broadcastShapes, formatShape, numel } from "./shape";
 export type { Shape } from "./shape";
 export { gemm } from "./kernels/matmul";
+export { setNumThreads, getNumThreads, setWorkerFactory } from "./parallel";
+export type { WorkerFactory, WorkerLike } from "./parallel";

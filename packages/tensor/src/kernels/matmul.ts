@@ -1,4 +1,5 @@
 // Matrix-product kernel on raw Float32Arrays (BLAS gemm-style transpose flags); knows nothing of tensors or autograd.
+import { parallelGemm } from "../parallel";
 
 /**
  * C[m×n] = op(A)·op(B) (or C += … when `accumulate`), where op(A) is m×k and op(B) is k×n.
@@ -14,6 +15,21 @@ export function gemm(
   b: Float32Array, bOff: number, transB: boolean,
   c: Float32Array, cOff: number, accumulate = false,
   rowStart = 0, rowEnd = m,
+): void {
+  if (rowStart === 0 && rowEnd === m && parallelGemm(m, n, k, a, aOff, transA, b, bOff, transB, c, cOff, accumulate)) return;
+  gemmSerial(m, n, k, a, aOff, transA, b, bOff, transB, c, cOff, accumulate, rowStart, rowEnd);
+}
+
+/**
+ * {@link gemm} on the calling thread only. Self-contained (it calls nothing but {@link gemmEdge}): worker threads run
+ * its source text.
+ */
+export function gemmSerial(
+  m: number, n: number, k: number,
+  a: Float32Array, aOff: number, transA: boolean,
+  b: Float32Array, bOff: number, transB: boolean,
+  c: Float32Array, cOff: number, accumulate: boolean,
+  rowStart: number, rowEnd: number,
 ): void {
   // Element (i, p) of op(A) is at aOff + i*ars + p*aps; element (p, j) of op(B) is at bOff + p*bps + j*bcs.
   const ars = transA ? 1 : k;
@@ -58,7 +74,7 @@ export function gemm(
 }
 
 /** Row i of C, columns [j0, n): one dot product per element, in the same p order as the tiled path. */
-function gemmEdge(
+export function gemmEdge(
   i: number, j0: number, n: number, k: number,
   a: Float32Array, ar: number, aps: number,
   b: Float32Array, bOff: number, bps: number, bcs: number,

@@ -1,0 +1,77 @@
+// Worker-thread products: bit-identical to one thread for every layout and odd sizes; no worker with 1 thread.
+import { Worker } from "node:worker_threads";
+import { afterAll, describe, expect, it } from "vitest";
+import { gemm, gemmSerial } from "./kernels/matmul";
+import { getNumThreads, parallelCallCount, setNumThreads, setWorkerFactory } from "./parallel";
+import { Generator } from "./random";
+
+function random(n: number, g: Generator): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = g.nextFloat() * 2 - 1;
+  return a;
+}
+
+/** Runs `run` until one call goes through the workers (until they start, gemm computes alone). */
+async function runParallel(run: () => void): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    const before = parallelCallCount();
+    run();
+    if (parallelCallCount() > before) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error("the worker pool never ran a product");
+}
+
+describe("parallel gemm", () => {
+  afterAll(() => {
+    setNumThreads(1);
+    setWorkerFactory(null);
+  });
+
+  it("starts no worker with one thread, and reports 1 thread without a factory", () => {
+    let started = 0;
+    setWorkerFactory(null);
+    setNumThreads(4);
+    expect(getNumThreads()).toBe(1);
+    setWorkerFactory((src) => {
+      started++;
+      return new Worker(src, { eval: true });
+    });
+    setNumThreads(1);
+    const g = new Generator(1);
+    const a = random(128 * 784, g), b = random(784 * 64, g), c = new Float32Array(128 * 64);
+    gemm(128, 64, 784, a, 0, false, b, 0, false, c, 0);
+    expect(started).toBe(0);
+    expect(getNumThreads()).toBe(1);
+  });
+
+  it("rejects a bad thread count", () => {
+    expect(() => setNumThreads(0)).toThrow(/setNumThreads: expected an integer in \[1, 256\], got 0/);
+    expect(() => setNumThreads(1.5)).toThrow(RangeError);
+  });
+
+  it.each([
+    [64, 128, 784, false, true],
+    [128, 784, 64, true, false],
+    [64, 784, 128, false, false],
+    [67, 131, 129, true, true],
+    [101, 97, 83, false, true],
+  ])("m=%i n=%i k=%i transA=%s transB=%s: 2 and 3 threads give bit-identical results", async (m, n, k, transA, transB) => {
+    setWorkerFactory((src) => new Worker(src, { eval: true }));
+    const g = new Generator(m * 7 + n);
+    const a = random(m * k, g), b = random(k * n, g), base = random(m * n, g);
+    for (const accumulate of [false, true]) {
+      const serial = base.slice();
+      gemmSerial(m, n, k, a, 0, transA, b, 0, transB, serial, 0, accumulate, 0, m);
+      for (const threads of [2, 3]) {
+        setNumThreads(threads);
+        const c = base.slice();
+        await runParallel(() => {
+          c.set(base);
+          gemm(m, n, k, a, 0, transA, b, 0, transB, c, 0, accumulate);
+        });
+        expect(Buffer.from(c.buffer).equals(Buffer.from(serial.buffer))).toBe(true);
+      }
+    }
+  });
+});
