@@ -111,7 +111,7 @@ describe("DataLoader", () => {
     expect(indicesOf(batches[0]!)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
-  it.each<[string, () => unknown, ErrorConstructor, RegExp]>([
+  it.each<[string, () => unknown, new (message: string) => Error, RegExp]>([
     ["batchSize 0", () => new DataLoader(data, { batchSize: 0 }), RangeError, /^DataLoader: invalid batchSize: 0 \(expected an integer >= 1\)$/],
     ["batchSize 1.5", () => new DataLoader(data, { batchSize: 1.5 }), RangeError, /invalid batchSize: 1.5/],
     ["std 0", () => new DataLoader(data, { normalize: { mean: 0, std: 0 } }), RangeError, /^DataLoader: invalid normalize.std: 0 \(expected a finite std > 0\)$/],
