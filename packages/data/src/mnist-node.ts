@@ -278,12 +278,16 @@ interface DownloadContext extends DownloadOptions {
   readonly onProgress: ((event: MnistProgress) => void) | undefined;
 }
 
-/** Reads what the cache folder has and downloads the rest (validated, then written atomically). */
+/**
+ * Reads what the cache folder has and downloads the rest. Every downloaded file is checked on arrival (a bad one
+ * sends us to the next mirror), the four are checked together, and only then are the new ones written (each through
+ * a temporary file and a rename): a failure anywhere leaves the cache as it was.
+ */
 async function downloadMissing(dir: string, mirrors: readonly string[], context: DownloadContext) {
   if (mirrors.length === 0) throw new Error("no mirrors to download from");
-  removeStaleTemporaries(dir);
   const parsed: IdxArray[] = [];
   const files: string[] = [];
+  const fetched: { path: string; bytes: Uint8Array }[] = [];
   const urls: string[] = [];
   for (const [i, name] of MNIST_FILES.entries()) {
     const existing = findFile(dir, name);
@@ -293,7 +297,6 @@ async function downloadMissing(dir: string, mirrors: readonly string[], context:
       continue;
     }
     const failures: string[] = [];
-    let got: IdxArray | null = null;
     for (const base of mirrors) {
       const url = new URL(`${name}.gz`, base.endsWith("/") ? base : `${base}/`).href;
       context.onProgress?.({ kind: "download-start", file: name, url });
@@ -302,9 +305,9 @@ async function downloadMissing(dir: string, mirrors: readonly string[], context:
         const bytes = await downloadGunzipped(url, context);
         const idx = parseIdx(bytes, { name: url });
         checkFile(i, idx, url);
-        writeAtomically(join(dir, name), bytes, context.onProgress);
         context.onProgress?.({ kind: "download-done", file: name, url, bytes: bytes.length, ms: Date.now() - started });
-        got = idx;
+        parsed.push(idx);
+        fetched.push({ path: join(dir, name), bytes });
         urls.push(url);
         break;
       } catch (error) {
@@ -313,11 +316,13 @@ async function downloadMissing(dir: string, mirrors: readonly string[], context:
         context.onProgress?.({ kind: "download-failed", file: name, url, error: message });
       }
     }
-    if (got === null) throw new Error(`${name}.gz could not be downloaded: ${failures.join("; ")}`);
-    parsed.push(got);
+    if (parsed.length === i) throw new Error(`${name}.gz could not be downloaded: ${failures.join("; ")}`);
     files.push(join(dir, name));
   }
-  return { ...pairSplits(parsed, files, true), files, urls };
+  const splits = pairSplits(parsed, files, true);
+  removeStaleTemporaries(dir);
+  for (const { path, bytes } of fetched) writeAtomically(path, bytes, context.onProgress);
+  return { ...splits, files, urls };
 }
 
 /** Checks file `i` of {@link MNIST_FILES} against the full-size MNIST shapes. */
