@@ -125,17 +125,21 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     return this.namedParameters().map(([, t]) => t);
   }
 
-  /** Every (name, parameter) pair, shared tensors listed under each name (as `state_dict`). */
-  private walk(seen: Set<AnyModule>, prefix = ""): [string, Tensor][] {
+  /**
+   * Every (name, parameter) pair, a shared module or tensor listed under each of its names (as `state_dict`).
+   * `ancestors` guards against a module that contains itself.
+   */
+  private walk(ancestors: Set<AnyModule>, prefix = ""): [string, Tensor][] {
     const me = this as unknown as AnyModule;
-    if (seen.has(me)) return [];
-    seen.add(me);
+    if (ancestors.has(me)) throw new Error(`${this.constructor.name}: a module contains itself (at "${prefix}")`);
+    ancestors.add(me);
     const out: [string, Tensor][] = [];
     for (const [name, e] of this.entries()) {
       const full = prefix + name;
       if (e.kind === "parameter") out.push([full, e.value]);
-      else out.push(...e.value.walk(seen, `${full}.`));
+      else out.push(...e.value.walk(ancestors, `${full}.`));
     }
+    ancestors.delete(me);
     return out;
   }
 

@@ -1,0 +1,177 @@
+// Module: registration from fields, dotted names in PyTorch's order, train/eval, zeroGrad, state dicts.
+import { describe, expect, it } from "vitest";
+import { Tensor, Generator, ShapeError, randn, tensor, zeros } from "@tsgrad/tensor";
+import { Module, Linear, ReLU, Sequential, type StateDict } from "./index";
+
+class Block extends Module<[Tensor], Tensor> {
+  fc: Linear;
+  scale: Tensor;
+  constructor(g: Generator) {
+    super();
+    this.fc = new Linear(3, 3, { generator: g });
+    this.scale = randn([3], { generator: g, requiresGrad: true });
+  }
+  forward(x: Tensor): Tensor {
+    return this.fc.forward(x).mul(this.scale);
+  }
+}
+
+class Net extends Module<[Tensor], Tensor> {
+  embed: Tensor;
+  block: Block;
+  head: Sequential;
+  constructor(g = new Generator(0)) {
+    super();
+    this.embed = randn([3], { generator: g, requiresGrad: true });
+    this.block = new Block(g);
+    this.head = new Sequential(new Linear(3, 4, { generator: g }), new ReLU(), new Linear(4, 2, { generator: g }));
+  }
+  forward(x: Tensor): Tensor {
+    return this.head.forward(this.block.forward(x.add(this.embed)));
+  }
+}
+
+const mlp = (): Sequential => new Sequential(new Linear(784, 128), new ReLU(), new Linear(128, 10));
+
+describe("Module: registration and names", () => {
+  it("names a Sequential's children 0, 1, ... as PyTorch", () => {
+    expect(mlp().namedParameters().map(([n]) => n)).toEqual(["0.weight", "0.bias", "2.weight", "2.bias"]);
+    expect(Object.keys(mlp().stateDict())).toEqual(["0.weight", "0.bias", "2.weight", "2.bias"]);
+  });
+
+  it("registers fields in assignment order, depth first, with dotted names", () => {
+    const net = new Net();
+    expect(net.namedParameters().map(([n, t]) => [n, t.shape])).toEqual([
+      ["embed", [3]],
+      ["block.fc.weight", [3, 3]],
+      ["block.fc.bias", [3]],
+      ["block.scale", [3]],
+      ["head.0.weight", [4, 3]],
+      ["head.0.bias", [4]],
+      ["head.2.weight", [2, 4]],
+      ["head.2.bias", [2]],
+    ]);
+    expect(net.parameters()[1]).toBe(net.block.fc.weight);
+    expect(net.namedChildren().map(([n]) => n)).toEqual(["block", "head"]);
+    expect(net.children()).toEqual([net.block, net.head]);
+    expect(net.namedModules().map(([n]) => n)).toEqual(["", "block", "block.fc", "head", "head.0", "head.1", "head.2"]);
+  });
+
+  it("keeps the explicit registration order and sees reassigned fields", () => {
+    class M extends Module<[Tensor], Tensor> {
+      a = zeros([1], { requiresGrad: true });
+      constructor() {
+        super();
+        this.registerParameter("b", zeros([2], { requiresGrad: true }));
+        this.registerModule("10", new Linear(1, 1));
+        this.registerModule("2", new Linear(1, 1));
+      }
+      forward(x: Tensor): Tensor {
+        return x;
+      }
+    }
+    const m = new M();
+    expect(m.namedParameters().map(([n]) => n)).toEqual(["a", "b", "10.weight", "10.bias", "2.weight", "2.bias"]);
+    const replacement = zeros([5], { requiresGrad: true });
+    m.a = replacement;
+    expect(m.parameters()[0]).toBe(replacement);
+    m.registerParameter("b", null);
+    expect(m.namedParameters().map(([n]) => n)).toEqual(["a", "10.weight", "10.bias", "2.weight", "2.bias"]);
+    expect(() => m.registerParameter("forward", zeros([1]))).toThrow(/already a member/);
+    expect(() => m.registerParameter("x.y", zeros([1]))).toThrow(/without "."/);
+  });
+
+  it("lists a shared parameter once in parameters() and under every name in stateDict()", () => {
+    const fc = new Linear(2, 2);
+    const model = new Sequential(fc, new ReLU(), fc);
+    expect(model.parameters()).toHaveLength(2);
+    expect(Object.keys(model.stateDict())).toEqual(["0.weight", "0.bias", "2.weight", "2.bias"]);
+  });
+});
+
+describe("Module: modes and gradients", () => {
+  it("train() and eval() reach every descendant", () => {
+    const net = new Net();
+    expect(net.training).toBe(true);
+    expect(net.eval()).toBe(net);
+    expect(net.namedModules().every(([, m]) => !m.training)).toBe(true);
+    net.train();
+    expect(net.head.at(1).training).toBe(true);
+  });
+
+  it("zeroGrad() clears every gradient (null, or zeros in place)", () => {
+    const net = new Net();
+    net.forward(randn([2, 3])).sum().backward();
+    expect(net.parameters().every((p) => p.grad !== null)).toBe(true);
+    net.zeroGrad({ setToNone: false });
+    expect(net.parameters().every((p) => p.grad !== null && p.grad.data.every((v) => v === 0))).toBe(true);
+    net.zeroGrad();
+    expect(net.parameters().every((p) => p.grad === null)).toBe(true);
+  });
+});
+
+describe("Module: state dicts", () => {
+  it("round-trips into a differently initialised model: same parameters, same outputs", () => {
+    const a = new Net(new Generator(1));
+    const b = new Net(new Generator(2));
+    const x = randn([4, 3], { generator: new Generator(9) });
+    expect(Array.from(b.forward(x).data)).not.toEqual(Array.from(a.forward(x).data));
+    expect(b.loadStateDict(a.stateDict())).toEqual({ missingKeys: [], unexpectedKeys: [] });
+    expect(Array.from(b.forward(x).data)).toEqual(Array.from(a.forward(x).data));
+    b.namedParameters().forEach(([, p]) => expect(p.requiresGrad && p.isLeaf).toBe(true));
+  });
+
+  it("copies into the existing parameters, whose tensors stay the same objects", () => {
+    const a = mlp();
+    const b = mlp();
+    const w = b.parameters()[0]!;
+    b.loadStateDict(a.stateDict());
+    expect(b.parameters()[0]).toBe(w);
+    expect(w.data).not.toBe(a.parameters()[0]!.data);
+  });
+
+  it("gives detached tensors that share the parameters' data", () => {
+    const m = mlp();
+    const sd = m.stateDict();
+    expect(sd["0.weight"]!.data).toBe(m.parameters()[0]!.data);
+    expect(sd["0.weight"]!.requiresGrad).toBe(false);
+  });
+
+  it("names every missing and unexpected key when strict, and changes nothing", () => {
+    const m = mlp();
+    const before = Array.from(m.parameters()[0]!.data);
+    const sd: StateDict = { ...new Sequential(new Linear(784, 128), new ReLU(), new Linear(128, 10)).stateDict() };
+    delete sd["0.bias"];
+    delete sd["2.weight"];
+    sd["3.weight"] = zeros([1]);
+    sd["extra"] = zeros([1]);
+    let message = "";
+    try {
+      m.loadStateDict(sd);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain("Error(s) in loading state_dict for Sequential");
+    expect(message).toContain('Missing key(s) in state_dict: "0.bias", "2.weight".');
+    expect(message).toContain('Unexpected key(s) in state_dict: "3.weight", "extra".');
+    expect(Array.from(m.parameters()[0]!.data)).toEqual(before);
+    expect(m.loadStateDict(sd, { strict: false })).toEqual({ missingKeys: ["0.bias", "2.weight"], unexpectedKeys: ["3.weight", "extra"] });
+    expect(Array.from(m.parameters()[0]!.data)).toEqual(Array.from(sd["0.weight"]!.data));
+  });
+
+  it("names every shape mismatch, even when not strict", () => {
+    const m = new Sequential(new Linear(3, 2), new ReLU(), new Linear(2, 1));
+    const sd = new Sequential(new Linear(4, 2), new ReLU(), new Linear(2, 5)).stateDict();
+    const load = (): unknown => m.loadStateDict(sd, { strict: false });
+    expect(load).toThrow(ShapeError);
+    expect(load).toThrow(
+      "size mismatch for 0.weight: copying a param with shape [2, 4] from checkpoint, the shape in current model is [2, 3].",
+    );
+    expect(load).toThrow(/size mismatch for 2\.weight: .*\[5, 2\].*\[1, 2\]\.\n\tsize mismatch for 2\.bias: .*\[5\].*\[1\]\./);
+  });
+
+  it("rejects values that are not tensors", () => {
+    const m = new Linear(1, 1);
+    expect(() => m.loadStateDict({ weight: [1] as unknown as Tensor, bias: tensor([0]) })).toThrow(/value for weight is not a Tensor/);
+  });
+});

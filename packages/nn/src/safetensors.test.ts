@@ -1,0 +1,100 @@
+// safetensors: round trips, a hand-built file with a known byte layout, our exact bytes, and malformed input.
+import { describe, expect, it } from "vitest";
+import { Generator, randn, tensor } from "@tsgrad/tensor";
+import { Linear, ReLU, Sequential, SafetensorsError, loadSafetensors, saveSafetensors } from "./index";
+
+const ascii = (s: string): number[] => Array.from(s, (c) => c.charCodeAt(0));
+
+/** A file assembled byte by byte: header length (u64 LE), header JSON padded with spaces, then raw data. */
+function handBuilt(header: string, data: number[]): Uint8Array {
+  const h = ascii(header);
+  while (h.length % 8 !== 0) h.push(0x20);
+  return Uint8Array.from([h.length, 0, 0, 0, 0, 0, 0, 0, ...h, ...data]);
+}
+
+describe("safetensors: round trip", () => {
+  it("restores every tensor bit for bit, in order, with metadata", () => {
+    const g = new Generator(0);
+    const model = new Sequential(new Linear(784, 128, { generator: g }), new ReLU(), new Linear(128, 10, { generator: g }));
+    const bytes = saveSafetensors(model.stateDict(), { format: "pt", note: "héllo ✓" });
+    const { tensors, metadata } = loadSafetensors(bytes);
+    expect(metadata).toEqual({ format: "pt", note: "héllo ✓" });
+    expect(Object.keys(tensors)).toEqual(["0.weight", "0.bias", "2.weight", "2.bias"]);
+    const sd = model.stateDict();
+    for (const [k, t] of Object.entries(tensors)) {
+      expect(t.shape).toEqual(sd[k]!.shape);
+      expect(t.data).toEqual(sd[k]!.data);
+    }
+    const other = new Sequential(new Linear(784, 128), new ReLU(), new Linear(128, 10));
+    other.loadStateDict(tensors);
+    expect(other.parameters()[2]!.data).toEqual(model.parameters()[2]!.data);
+  });
+
+  it("keeps scalars, empty tensors, special values and a Uint8Array view at an odd offset", () => {
+    const sd = { s: tensor(3.5), e: tensor([], { shape: [0, 3] }), v: tensor([NaN, -Infinity, -0, 1e-45]) };
+    const bytes = saveSafetensors(sd);
+    const shifted = new Uint8Array(bytes.length + 3);
+    shifted.set(bytes, 3);
+    const { tensors, metadata } = loadSafetensors(shifted.subarray(3));
+    expect(metadata).toEqual({});
+    expect(tensors["s"]!.shape).toEqual([]);
+    expect(tensors["s"]!.item()).toBe(3.5);
+    expect(tensors["e"]!.shape).toEqual([0, 3]);
+    expect(Array.from(tensors["v"]!.data)).toEqual([NaN, -Infinity, -0, tensor([1e-45]).data[0]]);
+  });
+});
+
+describe("safetensors: known byte layouts", () => {
+  it("decodes a hand-built file", () => {
+    const header =
+      '{"__metadata__":{"format":"pt"},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},' +
+      '"a":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]}}';
+    // a = [1, -2.5], b = [0.5, 3] as float32 little-endian.
+    const data = [0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x20, 0xc0, 0x00, 0x00, 0x00, 0x3f, 0x00, 0x00, 0x40, 0x40];
+    const { tensors, metadata } = loadSafetensors(handBuilt(header, data));
+    expect(metadata).toEqual({ format: "pt" });
+    expect(Object.keys(tensors)).toEqual(["a", "b"]);
+    expect(tensors["a"]!.shape).toEqual([1, 2]);
+    expect(Array.from(tensors["a"]!.data)).toEqual([1, -2.5]);
+    expect(Array.from(tensors["b"]!.data)).toEqual([0.5, 3]);
+  });
+
+  it("writes the exact bytes of the format", () => {
+    const bytes = saveSafetensors({ w: tensor([1, -2]) }, { k: "v" });
+    const header = '{"__metadata__":{"k":"v"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}';
+    expect(header.length).toBe(79);
+    expect(Array.from(bytes)).toEqual([80, 0, 0, 0, 0, 0, 0, 0, ...ascii(header), 0x20, 0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0]);
+  });
+});
+
+describe("safetensors: malformed bytes raise clear errors", () => {
+  const good = saveSafetensors({ w: randn([2, 2]) });
+  const f32 = (header: string, bytes = 4): Uint8Array => handBuilt(header, new Array<number>(bytes).fill(0));
+  const table: [string, Uint8Array, RegExp][] = [
+    ["too short", good.subarray(0, 5), /truncated file: 5 bytes, expected at least 8/],
+    ["header cut", good.subarray(0, 20), /truncated file: the header needs \d+ bytes after the length, but only 12 remain/],
+    ["data cut", good.subarray(0, good.length - 1), /truncated file: the header describes 16 bytes of data, only 15 are present/],
+    ["trailing bytes", Uint8Array.from([...good, 0]), /describes 16 bytes of data, but 17 follow it/],
+    ["not JSON", handBuilt("{not json}", []), /the header is not valid JSON/],
+    ["not an object", handBuilt("[1,2]", []), /the header must be a JSON object/],
+    ["dtype", f32('{"w":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}'), /tensor "w" has dtype "F16", only "F32" is supported/],
+    ["shape", f32('{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}'), /tensor "w" has an invalid shape \[-1\]/],
+    ["offsets", f32('{"w":{"dtype":"F32","shape":[1],"data_offsets":[4]}}'), /tensor "w" has invalid data_offsets \[4\]/],
+    ["size", f32('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}'), /tensor "w" of shape \[2\] needs 8 bytes, its data_offsets span 4/],
+    ["gap", f32('{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', 8), /tensor "w" starts at byte 4 of the data, expected 0/],
+    ["overlap", f32('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', 8), /starts at byte 4 of the data, expected 8/],
+    ["metadata", f32('{"__metadata__":{"n":1},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'), /__metadata__ value "n" must be a string/],
+    ["huge header", Uint8Array.from([0, 0, 0, 0, 0, 1, 0, 0]), /header length \d+ exceeds the limit/],
+    ["bad UTF-8", handBuilt('{"\xff":1}', []), /the header is not valid JSON \(invalid UTF-8/],
+  ];
+  it.each(table)("%s", (_name, bytes, message) => {
+    expect(() => loadSafetensors(bytes)).toThrow(SafetensorsError);
+    expect(() => loadSafetensors(bytes)).toThrow(message);
+  });
+
+  it("refuses what it cannot write", () => {
+    expect(() => saveSafetensors({ __metadata__: tensor([1]) })).toThrow(/cannot name a tensor/);
+    expect(() => saveSafetensors({ w: [1] as never })).toThrow(/"w" is not a Tensor/);
+    expect(() => saveSafetensors({}, { n: 1 as unknown as string })).toThrow(/metadata value "n" must be a string/);
+  });
+});
