@@ -45,10 +45,12 @@ export function tensor(values: NestedArray | ArrayLike<number>, options: TensorO
     flattenInto(values, inferred, 0, data, 0);
   } else if (values instanceof Float32Array || isArrayLike(values)) {
     const flat = values as ArrayLike<number>;
-    data = Float32Array.from(flat);
-    for (let i = 0; i < flat.length; i++) {
-      if (typeof flat[i] !== "number") throw new TypeError(`tensor: expected numbers, got ${typeof flat[i]} at index ${i}`);
+    if (!ArrayBuffer.isView(flat)) {
+      for (let i = 0; i < flat.length; i++) {
+        if (typeof flat[i] !== "number") throw new TypeError(`tensor: expected numbers, got ${typeName(flat[i])} at index ${i}`);
+      }
     }
+    data = Float32Array.from(flat);
     inferred = [data.length];
   } else {
     throw new TypeError(`tensor: expected a number, nested arrays or an array-like of numbers, got ${typeName(values)}`);
@@ -86,15 +88,15 @@ function nestedShape(values: readonly NestedArray[]): number[] {
 
 function flattenInto(v: NestedArray, shape: Shape, dim: number, out: Float32Array, offset: number): number {
   if (dim === shape.length) {
-    if (typeof v !== "number") {
-      throw new ShapeError(`tensor: expected a number at depth ${dim}, got ${Array.isArray(v) ? "an array (ragged nesting)" : typeof v}`);
-    }
+    if (Array.isArray(v)) throw new ShapeError(`tensor: expected numbers at nesting depth ${dim}, got an array (ragged nesting)`);
+    if (typeof v !== "number") throw new TypeError(`tensor: expected numbers, got ${typeName(v)}`);
     out[offset] = v;
     return offset + 1;
   }
-  if (!Array.isArray(v)) {
-    throw new ShapeError(`tensor: expected a sequence of length ${shape[dim]} at dim ${dim}, got ${typeof v} (ragged nesting)`);
+  if (typeof v === "number") {
+    throw new ShapeError(`tensor: expected a sequence of length ${shape[dim]} at dim ${dim}, got a number (ragged nesting)`);
   }
+  if (!Array.isArray(v)) throw new TypeError(`tensor: expected numbers, got ${typeName(v)}`);
   if (v.length !== shape[dim]) {
     throw new ShapeError(`tensor: expected sequence of length ${shape[dim]} at dim ${dim} (got ${v.length})`);
   }

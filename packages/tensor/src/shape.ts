@@ -51,9 +51,18 @@ export function broadcastShapes(a: Shape, b: Shape, op: string): number[] {
   return out;
 }
 
+/** How a user-given value appears in a message: numbers as they are, arrays in brackets, strings quoted. */
+export function describeValue(x: unknown): string {
+  if (typeof x === "number") return String(x);
+  if (typeof x === "string") return JSON.stringify(x);
+  if (Array.isArray(x)) return `[${x.map(describeValue).join(", ")}]`;
+  if (x === null) return "null";
+  return typeof x;
+}
+
 /** Maps a possibly negative `dim` into [0, ndim); throws a ShapeError naming `op` when it is out of range. */
 export function normalizeDim(dim: number, ndim: number, op: string): number {
-  if (!Number.isInteger(dim)) throw new TypeError(`${op}: dim must be an integer, got ${dim}`);
+  if (!Number.isInteger(dim)) throw new TypeError(`${op}: dim must be an integer, got ${describeValue(dim)}`);
   const lo = ndim === 0 ? -1 : -ndim;
   const hi = ndim === 0 ? 0 : ndim - 1;
   if (dim < lo || dim > hi) {
@@ -89,10 +98,10 @@ export function reducedShape(shape: Shape, dims: readonly number[], keepdim: boo
 
 /** Checks that every entry of a user-given shape is a non-negative integer. */
 export function checkShape(shape: Shape, op: string): void {
-  if (!Array.isArray(shape)) throw new TypeError(`${op}: shape must be an array of integers, got ${String(shape)}`);
+  if (!Array.isArray(shape)) throw new TypeError(`${op}: shape must be an array of integers, got ${describeValue(shape)}`);
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
-      throw new ShapeError(`${op}: shape must hold non-negative integers, got ${formatShape(shape)}`);
+      throw new ShapeError(`${op}: shape must hold non-negative integers, got ${describeValue(shape)}`);
     }
   }
 }

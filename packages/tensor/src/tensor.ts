@@ -139,7 +139,11 @@ export class Tensor {
     }
     let seed: Float32Array;
     if (gradient === undefined) {
-      if (this.numel !== 1) throw new Error("backward: grad can be implicitly created only for scalar outputs");
+      if (this.numel !== 1) {
+        throw new ShapeError(
+          `backward: grad can be implicitly created only for scalar outputs, got shape ${formatShape(this.shape)}`,
+        );
+      }
       seed = new Float32Array([1]);
     } else {
       if (!(gradient instanceof Tensor)) throw new TypeError("backward: gradient must be a Tensor");

@@ -1,7 +1,7 @@
 // matmul with torch.matmul's rules (1-D, 2-D, broadcast batches) and its gradient, on the gemm kernel.
 import { recordOp } from "../autograd";
 import { ShapeError } from "../errors";
-import { broadcastShapes, formatShape, numel, sameShape, stridesOf } from "../shape";
+import { broadcastShapes, describeValue, formatShape, numel, sameShape, stridesOf } from "../shape";
 import { gemm } from "../kernels/matmul";
 import { sumToShape } from "../kernels/reduce";
 import { Tensor } from "../tensor";
@@ -13,12 +13,11 @@ import { transposeSource } from "./movement";
  * Shapes: [..., m, k] · [..., k, n] → [..., m, n].
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
-  if (!(a instanceof Tensor) || !(b instanceof Tensor)) {
-    throw new TypeError("matmul: expected two Tensors");
-  }
+  if (!(a instanceof Tensor)) throw new TypeError(`matmul: expected a Tensor, got ${describeValue(a)}`);
+  if (!(b instanceof Tensor)) throw new TypeError(`matmul: expected a Tensor as the other operand, got ${describeValue(b)}`);
   if (a.ndim === 0 || b.ndim === 0) {
     throw new ShapeError(
-      `matmul: both arguments need at least 1 dimension, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
+      `matmul: expected tensors of at least 1 dimension, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
     );
   }
   if (a.ndim === 2 && b.ndim === 2) {
@@ -33,11 +32,9 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const k = aS[aS.length - 1]!;
   const n = bS[bS.length - 1]!;
   if (bS[bS.length - 2] !== k) {
-    const batched = a.ndim > 2 || b.ndim > 2;
-    throw new ShapeError(
-      `matmul: expected shapes ${batched ? "[..., m, k] and [..., k, n]" : a.ndim === 1 || b.ndim === 1 ? "[k] or [m, k] and [k] or [k, n]" : "[m, k] and [k, n]"}` +
-        `, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
-    );
+    const left = a.ndim === 1 ? "[k]" : a.ndim === 2 ? "[m, k]" : "[..., m, k]";
+    const right = b.ndim === 1 ? "[k]" : b.ndim === 2 ? "[k, n]" : "[..., k, n]";
+    throw new ShapeError(`matmul: expected shapes ${left} and ${right}, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
   }
   if (a.ndim <= 2 && b.ndim <= 2) {
     const t = matmul2d(new Tensor(a.data, aS), false, new Tensor(b.data, bS), false, a, b);
@@ -50,7 +47,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     batch = broadcastShapes(aB, bB, "matmul");
   } catch {
     throw new ShapeError(
-      `matmul: batch dims of ${formatShape(a.shape)} and ${formatShape(b.shape)} cannot be broadcast together`,
+      `matmul: batch dims ${formatShape(aB)} and ${formatShape(bB)} of ${formatShape(a.shape)} and ` +
+        `${formatShape(b.shape)} cannot be broadcast together`,
     );
   }
   const outShape = [...batch, ...(a.ndim === 1 ? [] : [m]), ...(b.ndim === 1 ? [] : [n])];

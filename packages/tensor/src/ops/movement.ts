@@ -1,7 +1,7 @@
 // Shape ops: reshape/view, flatten, squeeze, unsqueeze (sharing data), transpose/t/permute (contiguous copies), clone.
 import { recordOp } from "../autograd";
 import { ShapeError } from "../errors";
-import { formatShape, normalizeDim, numel } from "../shape";
+import { describeValue, formatShape, normalizeDim, numel } from "../shape";
 import { permuteCopy } from "../kernels/elementwise";
 import { Tensor } from "../tensor";
 
@@ -23,7 +23,7 @@ function sameData(x: Tensor, shape: readonly number[], op: string): Tensor {
 /** `x` with a new shape of the same size; one entry may be −1. */
 export function reshape(x: Tensor, shape: readonly number[], op = "reshape"): Tensor {
   checkTensor(x, op);
-  if (!Array.isArray(shape)) throw new TypeError(`${op}: shape must be an array of integers, got ${typeof shape}`);
+  if (!Array.isArray(shape)) throw new TypeError(`${op}: shape must be an array of integers, got ${describeValue(shape)}`);
   let infer = -1;
   let known = 1;
   for (let i = 0; i < shape.length; i++) {
@@ -31,6 +31,8 @@ export function reshape(x: Tensor, shape: readonly number[], op = "reshape"): Te
     if (d === -1) {
       if (infer >= 0) throw new ShapeError(`${op}: only one dimension can be inferred, got ${formatShape(shape)}`);
       infer = i;
+    } else if (typeof d !== "number") {
+      throw new TypeError(`${op}: shape must be an array of integers, got ${describeValue(shape)}`);
     } else if (!Number.isInteger(d) || d < 0) {
       throw new ShapeError(`${op}: invalid shape dimension ${d} in ${formatShape(shape)}`);
     } else known *= d;
@@ -72,6 +74,11 @@ export function squeeze(x: Tensor, dim?: number): Tensor {
 /** Inserts a size-1 dim at `dim` (in [−ndim−1, ndim]). */
 export function unsqueeze(x: Tensor, dim: number): Tensor {
   checkTensor(x, "unsqueeze");
+  if (Number.isInteger(dim) && (dim < -x.ndim - 1 || dim > x.ndim)) {
+    throw new ShapeError(
+      `unsqueeze: dim ${dim} is out of range for a tensor of ${x.ndim} dimensions (expected ${-x.ndim - 1} <= dim <= ${x.ndim})`,
+    );
+  }
   const d = normalizeDim(dim, x.ndim + 1, "unsqueeze");
   const shape = [...x.shape];
   shape.splice(d, 0, 1);
@@ -83,7 +90,7 @@ export function permute(x: Tensor, dims: readonly number[], op = "permute"): Ten
   checkTensor(x, op);
   if (!Array.isArray(dims) || dims.length !== x.ndim) {
     throw new ShapeError(
-      `${op}: expected ${x.ndim} dims for a tensor of shape ${formatShape(x.shape)}, got ${Array.isArray(dims) ? formatShape(dims) : typeof dims}`,
+      `${op}: expected ${x.ndim} dims for a tensor of shape ${formatShape(x.shape)}, got ${describeValue(dims)}`,
     );
   }
   const perm = dims.map((d) => normalizeDim(d, x.ndim, op));

@@ -1,6 +1,7 @@
 // Reductions (sum mean max argmax logsumexp) and the stable softmax/logSoftmax, each with a direct backward.
 import { recordOp } from "../autograd";
-import { normalizeDim, normalizeDims, numel, reducedShape } from "../shape";
+import { ShapeError } from "../errors";
+import { formatShape, normalizeDim, normalizeDims, numel, reducedShape } from "../shape";
 import { reduceIndexMap, splitAt, sumOverDims } from "../kernels/reduce";
 import { Tensor } from "../tensor";
 
@@ -68,7 +69,7 @@ export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
 export function max(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   checkTensor(x, "max");
   checkKeepdim(keepdim, "max");
-  if (x.numel === 0) throw new Error("max: expected a non-empty tensor (max of an empty tensor is undefined)");
+  if (x.numel === 0) throw new ShapeError(`max: expected a non-empty tensor, got shape ${formatShape(x.shape)}`);
   if (typeof dim === "number") {
     const d = normalizeDim(dim, x.ndim, "max");
     const shape = reducedShape(x.shape, x.ndim === 0 ? [] : [d], keepdim);
@@ -125,7 +126,7 @@ export function max(x: Tensor, dim?: Dims, keepdim = false): Tensor {
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
   checkTensor(x, "argmax");
   checkKeepdim(keepdim, "argmax");
-  if (x.numel === 0) throw new Error("argmax: expected a non-empty tensor");
+  if (x.numel === 0) throw new ShapeError(`argmax: expected a non-empty tensor, got shape ${formatShape(x.shape)}`);
   if (dim === undefined) {
     const xd = x.data;
     let best = -Infinity;
