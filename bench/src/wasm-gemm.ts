@@ -1,0 +1,85 @@
+// WebAssembly SIMD gemm benchmark: GFLOP/s of the JS gemm and of the wasm kernels (1 thread) for the three products
+// of a 784→128 Linear at batch 64. `--tune` also sweeps the register blockings of each layout.
+//   npx esbuild bench/src/wasm-gemm.ts --bundle --platform=node --format=esm --outfile=/tmp/wg.mjs && node /tmp/wg.mjs
+import { gemm } from "@tsgrad/tensor";
+import { buildKernelModule, createMemory, Arena, WasmKernels, type GemmBlocking, type GemmLayout, type WasmModule } from "../../packages/tensor/src/wasm/index";
+import { machine, timeIt } from "./stats";
+
+interface Case {
+  readonly layout: GemmLayout;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly role: string;
+}
+
+const cases: Case[] = [
+  { layout: "nt", m: 64, n: 128, k: 784, role: "forward x·Wᵀ (x [64, 784], W [128, 784])" },
+  { layout: "nn", m: 64, n: 784, k: 128, role: "dX = dY·W (dY [64, 128], W [128, 784])" },
+  { layout: "tn", m: 128, n: 784, k: 64, role: "dW = dYᵀ·x (dY [64, 128], x [64, 784])" },
+  { layout: "tn", m: 784, n: 128, k: 64, role: "dWᵀ = xᵀ·dY (the JS bench's shape)" },
+];
+
+function fill(out: Float32Array, seed: number): void {
+  let s = seed;
+  for (let i = 0; i < out.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) | 0;
+    out[i] = (s >>> 8) / 16777216 - 0.5;
+  }
+}
+
+const gflops = (c: Case, ms: number): number => (2 * c.m * c.n * c.k) / (ms * 1e6);
+const timing = { warmup: 50, runs: 101, inner: 10 };
+
+const memory = createMemory({ initialPages: 64 });
+const arena = new Arena(memory);
+const WA = (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => WasmModule } }).WebAssembly;
+
+/** Operands of a case, in the wasm memory (pointers) and as plain arrays for the JS gemm. */
+function operands(c: Case): { a: number; b: number; out: number; ja: Float32Array; jb: Float32Array; jc: Float32Array } {
+  arena.reset();
+  const a = arena.alloc(c.m * c.k), b = arena.alloc(c.k * c.n), out = arena.alloc(c.m * c.n);
+  const ja = new Float32Array(c.m * c.k), jb = new Float32Array(c.k * c.n);
+  fill(ja, 1);
+  fill(jb, 2);
+  arena.view(a, ja.length).set(ja);
+  arena.view(b, jb.length).set(jb);
+  return { a, b, out, ja, jb, jc: new Float32Array(c.m * c.n) };
+}
+
+function timeWasm(kernels: WasmKernels, c: Case): number {
+  const { a, b, out } = operands(c);
+  return timeIt(() => kernels.gemm(c.layout, c.m, c.n, c.k, a, b, out), timing);
+}
+
+function timeJs(c: Case): number {
+  const { ja, jb, jc } = operands(c);
+  return timeIt(() => gemm(c.m, c.n, c.k, ja, 0, c.layout === "tn", jb, 0, c.layout === "nt", jc, 0), timing);
+}
+
+console.log(`gemm, 1 thread, JS vs WebAssembly SIMD, on ${machine()}`);
+if (process.argv.includes("--tune")) {
+  const blockings: GemmBlocking[] = [];
+  for (const order of ["ij", "ji"] as const) {
+    for (const [rows, cols] of [[2, 2], [2, 4], [4, 1], [4, 2], [4, 3], [3, 3], [3, 4], [5, 2], [6, 2], [8, 1]] as const) {
+      blockings.push({ rows, cols, order });
+    }
+  }
+  for (const c of cases) {
+    const results: string[] = [];
+    for (const blocking of blockings) {
+      const module = new WA.Module(buildKernelModule({ shared: false, blocking: { [c.layout]: blocking } }));
+      const ms = timeWasm(new WasmKernels(module, memory), c);
+      results.push(`${blocking.rows}×${blocking.cols} ${blocking.order}: ${gflops(c, ms).toFixed(1)}`);
+    }
+    console.log(`${c.layout} ${c.m}×${c.n}×${c.k}\n  ${results.join("\n  ")}`);
+  }
+} else {
+  const kernels = new WasmKernels(new WA.Module(buildKernelModule({ shared: false })), memory);
+  console.log("layout  m×n×k          JS ms  JS GFLOP/s  wasm ms  wasm GFLOP/s  speed-up  role");
+  for (const c of cases) {
+    const js = timeJs(c);
+    const wasm = timeWasm(kernels, c);
+    console.log(`${c.layout.padEnd(7)} ${`${c.m}×${c.n}×${c.k}`.padEnd(12)} ${js.toFixed(3).padStart(7)} ${gflops(c, js).toFixed(2).padStart(11)} ${wasm.toFixed(3).padStart(8)} ${gflops(c, wasm).toFixed(2).padStart(13)} ${(js / wasm).toFixed(1).padStart(8)}×  ${c.role}`);
+  }
+}

@@ -1,0 +1,82 @@
+// Tests of the loader: feature detection, module cache, arena and memory growth, two instances on one shared memory.
+import { describe, expect, it } from "vitest";
+import {
+  Arena, compileKernelModule, compileKernelModuleAsync, createMemory, createWasmKernels, HeapView, sharedMemorySupported,
+  WASM_PAGE_BYTES, WasmKernels, wasmSimdSupported,
+} from "./index";
+
+describe("feature detection", () => {
+  it("finds SIMD and shared memory on Node ≥ 20", () => {
+    expect(wasmSimdSupported()).toBe(true);
+    expect(sharedMemorySupported()).toBe(true);
+  });
+
+  it("compiles each kind of module once", async () => {
+    expect(compileKernelModule(false)).toBe(compileKernelModule(false));
+    expect(compileKernelModule(true)).not.toBe(compileKernelModule(false));
+    expect(await compileKernelModuleAsync(true)).toBe(compileKernelModule(true));
+  });
+});
+
+describe("Arena", () => {
+  it("returns 16-byte aligned, disjoint addresses and frees back to a mark", () => {
+    const arena = new Arena(createMemory({ initialPages: 1 }), 4);
+    const a = arena.alloc(3), b = arena.alloc(1), mark = arena.mark(), c = arena.alloc(5);
+    expect([a, b, c]).toEqual([16, 32, 48]);
+    arena.reset(mark);
+    expect(arena.alloc(2)).toBe(c);
+    arena.reset();
+    expect(arena.alloc(1)).toBe(0);
+  });
+
+  it.each([[-1], [1.5]])("rejects a count of %d", (count) => {
+    expect(() => new Arena(createMemory()).alloc(count)).toThrow(/Arena.alloc: expected a non-negative integer count, got/);
+  });
+
+  it.each([false, true])("grows the memory (shared: %s), keeps the data, and HeapView follows", (shared) => {
+    const memory = createMemory({ initialPages: 1, maxPages: 64, shared });
+    const arena = new Arena(memory);
+    const heap = new HeapView(memory);
+    const first = arena.alloc(100);
+    arena.view(first, 100).fill(7);
+    const oldView = heap.f32;
+    const big = arena.alloc(3 * WASM_PAGE_BYTES / 4); // three more pages than the first one holds
+    expect(memory.buffer.byteLength).toBeGreaterThanOrEqual(big + 3 * WASM_PAGE_BYTES);
+    expect(heap.f32 === oldView).toBe(false); // the old view is detached (plain) or too short (shared)
+    expect(heap.f32.length).toBe(memory.buffer.byteLength / 4);
+    expect(heap.f32[first / 4 + 99]).toBe(7);
+    heap.f32[big / 4 + 10] = 3;
+    expect(arena.view(big, 11)[10]).toBe(3);
+  });
+});
+
+describe("createMemory", () => {
+  it.each([[{ initialPages: 5, maxPages: 4 }], [{ maxPages: 70000 }]])("rejects %o", (options) => {
+    expect(() => createMemory(options)).toThrow(/createMemory: expected 0 <= initialPages <= maxPages <= 65536, got/);
+  });
+});
+
+describe("WasmKernels on a shared memory", () => {
+  it("lets two instances of the module (as two workers would) split one product, bit-identical to one call", () => {
+    const kernels = createWasmKernels({ shared: true, initialPages: 32 })!;
+    const other = new WasmKernels(compileKernelModule(true), kernels.memory);
+    const arena = new Arena(kernels.memory);
+    const [m, n, k] = [64, 128, 784];
+    const a = arena.alloc(m * k), b = arena.alloc(n * k), c1 = arena.alloc(m * n), c2 = arena.alloc(m * n);
+    const heap = kernels.heap.f32;
+    for (let t = 0; t < m * k; t++) heap[a / 4 + t] = Math.sin(t);
+    for (let t = 0; t < n * k; t++) heap[b / 4 + t] = Math.cos(t);
+    kernels.gemm("nt", m, n, k, a, b, c1);
+    kernels.gemm("nt", m, n, k, a, b, c2, false, 0, 27);
+    other.gemm("nt", m, n, k, a, b, c2, false, 27, m);
+    const h = new Uint32Array(kernels.memory.buffer);
+    let differing = 0;
+    for (let t = 0; t < m * n; t++) if (h[c1 / 4 + t] !== h[c2 / 4 + t]) differing++;
+    expect(differing).toBe(0);
+  });
+
+  it("rejects an unknown layout with a TypeError", () => {
+    const kernels = createWasmKernels()!;
+    expect(() => kernels.gemm("tt" as never, 1, 1, 1, 0, 0, 0)).toThrow(/gemm: expected layout "nn", "nt" or "tn", got tt/);
+  });
+});

@@ -1,0 +1,243 @@
+// Loader of the SIMD kernels: feature detection, compilation (cached), instantiation on a given memory (so workers
+// can share one), a bump allocator for f32 arrays in that memory, and typed wrappers of the kernels.
+import { FunctionBuilder, ModuleBuilder } from "./assembler";
+import { buildKernelModule, type GemmLayout, type KernelExports } from "./kernels";
+import { wasmApi, type WasmApi, type WasmMemory, type WasmModule } from "./webassembly";
+
+export type { GemmLayout, GemmBlocking, KernelExports, KernelModuleOptions } from "./kernels";
+export type { WasmMemory, WasmModule } from "./webassembly";
+export { buildKernelModule } from "./kernels";
+
+/** Bytes per page of linear memory. */
+export const WASM_PAGE_BYTES = 65536;
+
+let simdSupport: boolean | null = null;
+
+/** Whether the engine runs WebAssembly with 128-bit SIMD (validates a one-function module using f32x4). */
+export function wasmSimdSupported(): boolean {
+  if (simdSupport === null) {
+    const api = wasmApi();
+    const f = new FunctionBuilder([], ["f32"]);
+    f.f32Const(1).f32x4Splat().f32x4Const(2).f32x4Mul().f32x4ExtractLane(0);
+    const bytes = new ModuleBuilder();
+    bytes.addFunction(f, "probe");
+    simdSupport = api !== null && safely(() => api.validate(bytes.toBytes()));
+  }
+  return simdSupport;
+}
+
+/** Whether shared memories can be created (SharedArrayBuffer available, e.g. cross-origin isolated in browsers). */
+export function sharedMemorySupported(): boolean {
+  const api = wasmApi();
+  return api !== null && typeof SharedArrayBuffer !== "undefined"
+    && safely(() => api.Memory !== undefined && new api.Memory({ initial: 0, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer);
+}
+
+function safely(probe: () => boolean): boolean {
+  try {
+    return probe();
+  } catch {
+    return false;
+  }
+}
+
+function requireApi(where: string): WasmApi {
+  const api = wasmApi();
+  if (api === null) throw new TypeError(`${where}: WebAssembly is not available in this runtime`);
+  return api;
+}
+
+const compiled = new Map<boolean, WasmModule>();
+
+/**
+ * The compiled kernel module for a shared or a plain memory (compiled once, then cached). Synchronous
+ * `new WebAssembly.Module`: Node allows any size; browsers may restrict it on the main thread, use
+ * `compileKernelModuleAsync` there.
+ */
+export function compileKernelModule(shared: boolean): WasmModule {
+  let module = compiled.get(shared);
+  if (module === undefined) {
+    module = new (requireApi("compileKernelModule").Module)(buildKernelModule({ shared }));
+    compiled.set(shared, module);
+  }
+  return module;
+}
+
+/** As `compileKernelModule`, with `WebAssembly.compile` (off the main thread in browsers). */
+export async function compileKernelModuleAsync(shared: boolean): Promise<WasmModule> {
+  const cached = compiled.get(shared);
+  if (cached !== undefined) return cached;
+  const module = await requireApi("compileKernelModuleAsync").compile(buildKernelModule({ shared }));
+  compiled.set(shared, module);
+  return module;
+}
+
+/** Options of `createMemory`, in 64 KiB pages. */
+export interface MemoryOptions {
+  /** Initial size (default 16 pages = 1 MiB). */
+  readonly initialPages?: number;
+  /** Maximum size (default 16384 pages = 1 GiB); a shared memory reserves it up front. */
+  readonly maxPages?: number;
+  /** Backed by a SharedArrayBuffer, to be posted to workers (default false). */
+  readonly shared?: boolean;
+}
+
+/** A new linear memory for the kernels. */
+export function createMemory({ initialPages = 16, maxPages = 16384, shared = false }: MemoryOptions = {}): WasmMemory {
+  if (!(initialPages >= 0 && initialPages <= maxPages && maxPages <= 65536)) {
+    throw new RangeError(`createMemory: expected 0 <= initialPages <= maxPages <= 65536, got ${initialPages} and ${maxPages}`);
+  }
+  return new (requireApi("createMemory").Memory)({ initial: initialPages, maximum: maxPages, shared });
+}
+
+function isShared(memory: WasmMemory): boolean {
+  return typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
+}
+
+/**
+ * A Float32Array over the whole of a memory, re-created when the memory has grown (growth detaches a plain
+ * memory's buffer and replaces a shared memory's by a longer one: a view made before only sees the old size).
+ */
+export class HeapView {
+  private view: Float32Array;
+
+  constructor(readonly memory: WasmMemory) {
+    this.view = new Float32Array(memory.buffer);
+  }
+
+  /** The current view; element t is the f32 at byte address 4t. */
+  get f32(): Float32Array {
+    if (this.view.byteLength !== this.memory.buffer.byteLength) this.view = new Float32Array(this.memory.buffer);
+    return this.view;
+  }
+}
+
+/**
+ * Bump allocator of f32 arrays in a memory: 16-byte aligned addresses (whole f32x4 vectors), growing the memory as
+ * needed. Free everything allocated after a point with `reset(mark)`.
+ *
+ * ```ts
+ * const arena = new Arena(memory);
+ * const x = arena.alloc(64 * 784);        // byte address
+ * arena.view(x, 64 * 784).set(batch);     // copy in
+ * ```
+ */
+export class Arena {
+  private top: number;
+
+  /** Allocations start at byte `base` (rounded up to 16), e.g. past a region reserved by someone else. */
+  constructor(readonly memory: WasmMemory, base = 0) {
+    this.top = align16(base);
+  }
+
+  /** Byte address of a new array of `count` f32 (contents unspecified: memory is reused after `reset`). */
+  alloc(count: number): number {
+    if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`Arena.alloc: expected a non-negative integer count, got ${count}`);
+    const ptr = this.top;
+    const end = align16(ptr + 4 * count);
+    const have = this.memory.buffer.byteLength;
+    if (end > have) this.memory.grow(Math.ceil((end - have) / WASM_PAGE_BYTES));
+    this.top = end;
+    return ptr;
+  }
+
+  /** The current top, to pass to `reset`. */
+  mark(): number {
+    return this.top;
+  }
+
+  /** Frees every allocation made after `mark` (default: all). */
+  reset(mark = 0): void {
+    this.top = align16(mark);
+  }
+
+  /** A fresh Float32Array over `count` f32 at `ptr` (valid until the memory grows). */
+  view(ptr: number, count: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, count);
+  }
+}
+
+function align16(bytes: number): number {
+  return (bytes + 15) & ~15;
+}
+
+/** Hyperparameters of one Adam step, PyTorch's names and defaults aside (all required here). */
+export interface AdamScalars {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** The step number, from 1 (bias corrections 1 − β^step). */
+  readonly step: number;
+}
+
+/**
+ * The kernels instantiated on one memory. Every pointer is a byte address in that memory (see `Arena`), arrays are
+ * contiguous row-major f32, and row ranges let callers split one call across workers that instantiated the same
+ * module on the same shared memory: each element's order of operations does not depend on the split, so the
+ * result is bit-identical whatever the number of workers.
+ */
+export class WasmKernels {
+  readonly heap: HeapView;
+  private readonly fns: KernelExports;
+
+  constructor(readonly module: WasmModule, readonly memory: WasmMemory) {
+    const api = requireApi("WasmKernels");
+    this.fns = new api.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+    this.heap = new HeapView(memory);
+  }
+
+  /**
+   * C (+)= op(A)·op(B) over rows [rowStart, rowEnd) of C [m, n]: "nt" A [m, k], B [n, k] (x·Wᵀ); "nn" A [m, k],
+   * B [k, n] (dY·W); "tn" A [k, m], B [k, n] (dYᵀ·x). f32 sums, no FMA; results differ from the JS gemm (float64
+   * sums) by rounding only.
+   */
+  gemm(layout: GemmLayout, m: number, n: number, k: number, a: number, b: number, c: number,
+    accumulate = false, rowStart = 0, rowEnd = m): void {
+    const acc = accumulate ? 1 : 0;
+    switch (layout) {
+      case "nt": this.fns.gemm_nt(m, n, k, a, b, c, acc, rowStart, rowEnd); return;
+      case "nn": this.fns.gemm_nn(m, n, k, a, b, c, acc, rowStart, rowEnd); return;
+      case "tn": this.fns.gemm_tn(m, n, k, a, b, c, acc, rowStart, rowEnd); return;
+      default: {
+        const unknown: never = layout;
+        throw new TypeError(`gemm: expected layout "nn", "nt" or "tn", got ${String(unknown)}`);
+      }
+    }
+  }
+
+  /** out[i, :] = x[i, :] + bias (then ReLU when `relu`) for rows [rowStart, rowEnd) of [rows, cols]; in place allowed. */
+  biasAct(x: number, bias: number, out: number, rows: number, cols: number, relu: boolean, rowStart = 0, rowEnd = rows): void {
+    this.fns.bias_act(x, bias, out, cols, relu ? 1 : 0, rowStart, rowEnd);
+  }
+
+  /** dx[t] = x[t] > 0 ? dy[t] : 0 for t in [start, end) (x may be the ReLU's input or output); in place allowed. */
+  reluBackward(dy: number, x: number, dx: number, length: number, start = 0, end = length): void {
+    this.fns.relu_backward(dy, x, dx, start, end);
+  }
+
+  /**
+   * One Adam step in place on elements [start, end) of p, m, v (g read only), in f32, PyTorch's order: g += wd·p
+   * (skipped when wd = 0); m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g·g; p −= (lr/bc1)·m / (√v/√bc2 + eps), with
+   * bc = 1 − β^step. The scalars are formed in float64 and rounded once to f32.
+   */
+  adam(p: number, g: number, m: number, v: number, length: number, s: AdamScalars, start = 0, end = length): void {
+    const bc1 = 1 - s.beta1 ** s.step;
+    const bc2 = 1 - s.beta2 ** s.step;
+    this.fns.adam(p, g, m, v, start, end, s.weightDecay, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.eps, s.lr / bc1, Math.sqrt(bc2));
+  }
+}
+
+/** Options of `createWasmKernels`. */
+export interface WasmKernelsOptions extends MemoryOptions {
+  /** Instantiate on this memory instead of a new one (its `shared` kind picks the module). */
+  readonly memory?: WasmMemory;
+}
+
+/** Kernels on a new (or the given) memory, or null when WebAssembly SIMD is unavailable: then use the JS kernels. */
+export function createWasmKernels(options: WasmKernelsOptions = {}): WasmKernels | null {
+  if (!wasmSimdSupported()) return null;
+  const memory = options.memory ?? createMemory(options);
+  return new WasmKernels(compileKernelModule(isShared(memory)), memory);
+}

@@ -1,0 +1,418 @@
+// The SIMD kernels as WebAssembly functions, emitted with the assembler: gemm in the three layouts of a Linear,
+// bias + ReLU, the ReLU-backward mask, and Adam's fused update. Every address is an i32 byte offset into the
+// imported memory; arrays are f32, row-major.
+import { FunctionBuilder, ModuleBuilder, type Local } from "./assembler";
+
+/** Layouts of C = op(A)·op(B): "nt" x·Wᵀ (A [m,k], B [n,k]), "nn" dY·W (A [m,k], B [k,n]), "tn" dYᵀ·x (A [k,m], B [k,n]). */
+export type GemmLayout = "nn" | "nt" | "tn";
+
+/** Register blocking of one gemm kernel: `rows` of C by `cols` units (f32x4 vectors for nn/tn, B rows for nt). */
+export interface GemmBlocking {
+  readonly rows: number;
+  readonly cols: number;
+  /** "ij": row blocks outside, column blocks inside (A's rows stay in L1); "ji": the reverse (B's panel stays). */
+  readonly order: "ij" | "ji";
+}
+
+/** Blockings chosen by measurement on a Zen3 core (bench/src/wasm-gemm.ts); all keep ≤ 15 v128 values live. */
+export const DEFAULT_BLOCKING: Readonly<Record<GemmLayout, GemmBlocking>> = {
+  nn: { rows: 4, cols: 2, order: "ij" },
+  tn: { rows: 4, cols: 2, order: "ij" },
+  nt: { rows: 4, cols: 2, order: "ij" },
+};
+
+/** Options of the kernel module: the memory import's kind and, for tuning, the gemm blockings. */
+export interface KernelModuleOptions {
+  /** Import `env.memory` as a shared memory (for worker threads); it must then be created `shared: true`. */
+  readonly shared: boolean;
+  readonly blocking?: Partial<Record<GemmLayout, GemmBlocking>>;
+}
+
+/** Exported names and their signatures (all addresses are i32 byte offsets). */
+export interface KernelExports {
+  /** C[rowStart..rowEnd) = (or +=, when accumulate ≠ 0) op(A)·op(B); m, n, k as in the JS gemm. */
+  gemm_nn(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number, rowStart: number, rowEnd: number): void;
+  gemm_nt(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number, rowStart: number, rowEnd: number): void;
+  gemm_tn(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number, rowStart: number, rowEnd: number): void;
+  /** out[i, j] = x[i, j] + bias[j], then max(·, 0) when relu ≠ 0, for rows [rowStart, rowEnd) of `cols` columns. */
+  bias_act(x: number, bias: number, out: number, cols: number, relu: number, rowStart: number, rowEnd: number): void;
+  /** dx[t] = x[t] > 0 ? dy[t] : 0 for t in [start, end). */
+  relu_backward(dy: number, x: number, dx: number, start: number, end: number): void;
+  /** Adam on [start, end) of p, g, m, v (see adamStep in index.ts for the formula and the scalars). */
+  adam(p: number, g: number, m: number, v: number, start: number, end: number,
+    weightDecay: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
+    eps: number, stepSize: number, bc2Sqrt: number): void;
+}
+
+const GEMM_PARAMS = ["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"] as const;
+
+/** Parameters and loop locals shared by the three gemm generators. */
+interface GemmContext {
+  readonly f: FunctionBuilder;
+  readonly m: Local; readonly n: Local; readonly k: Local;
+  readonly a: Local; readonly b: Local; readonly c: Local;
+  readonly accumulate: Local; readonly rowStart: Local; readonly rowEnd: Local;
+  /** Origin (row i, column j) of the current tile of C. */
+  readonly i: Local; readonly j: Local;
+}
+
+function gemmContext(): GemmContext {
+  const f = new FunctionBuilder(GEMM_PARAMS);
+  const [m, n, k, a, b, c, accumulate, rowStart, rowEnd] = GEMM_PARAMS.map((_, t) => f.param(t)) as [Local, Local, Local, Local, Local, Local, Local, Local, Local];
+  return { f, m, n, k, a, b, c, accumulate, rowStart, rowEnd, i: f.local("i32"), j: f.local("i32") };
+}
+
+/** A column level of the tiling: tiles `width` columns wide, emitted by `tile(rows)`. */
+interface ColumnLevel {
+  readonly width: number;
+  readonly tile: (rows: number) => void;
+}
+
+/**
+ * Loops over the tiles of C: rows [rowStart, rowEnd) in blocks of `rows` then single rows; columns [0, n) by each
+ * level in turn (the widest first, then the remainders). `order` picks which of the two loops is outside.
+ */
+function emitTiling(ctx: GemmContext, rows: number, levels: readonly ColumnLevel[], order: "ij" | "ji"): void {
+  const { f, n, rowStart, rowEnd, i, j } = ctx;
+  const rowLevels = rows > 1 ? [rows, 1] : [1];
+  const iEnd = rowLevels.map(() => f.local("i32"));
+  const jEnd = levels.map(() => f.local("i32"));
+  // iEnd[0] = rowEnd − (rowEnd − rowStart) mod rows; the last level ends at rowEnd.
+  rowLevels.forEach((r, t) => {
+    f.localGet(rowEnd);
+    if (r > 1) f.localGet(rowEnd).localGet(rowStart).i32Sub().i32Const(r).i32RemU().i32Sub();
+    f.localSet(iEnd[t]!);
+  });
+  levels.forEach((level, t) => {
+    f.localGet(n);
+    if (level.width > 1) f.localGet(n).i32Const(level.width).i32RemU().i32Sub();
+    f.localSet(jEnd[t]!);
+  });
+  const rowLoop = (inner: (r: number) => void): void => {
+    f.localGet(rowStart).localSet(i);
+    rowLevels.forEach((r, t) => f.forLoop(i, iEnd[t]!, r, () => inner(r)));
+  };
+  const colLoop = (inner: (level: ColumnLevel) => void): void => {
+    f.i32Const(0).localSet(j);
+    levels.forEach((level, t) => f.forLoop(j, jEnd[t]!, level.width, () => inner(level)));
+  };
+  if (order === "ij") rowLoop((r) => colLoop((level) => level.tile(r)));
+  else colLoop((level) => rowLoop((r) => level.tile(r)));
+}
+
+/** Stores `count` values (v128 or f32 locals) of one row of C at `ptr` + 16·t (or 4·t), adding C when accumulating. */
+function emitStoreRow(f: FunctionBuilder, accumulate: Local, ptr: Local, values: readonly Local[], kind: "v128" | "f32"): void {
+  const width = kind === "v128" ? 16 : 4;
+  const store = (add: boolean): void => {
+    values.forEach((v, t) => {
+      f.localGet(ptr);
+      if (add) {
+        f.localGet(ptr);
+        if (kind === "v128") f.v128Load(width * t); else f.f32Load(width * t);
+        f.localGet(v);
+        if (kind === "v128") f.f32x4Add(); else f.f32Add();
+      } else {
+        f.localGet(v);
+      }
+      if (kind === "v128") f.v128Store(width * t); else f.f32Store(width * t);
+    });
+  };
+  f.localGet(accumulate).if(() => store(true), () => store(false));
+}
+
+/**
+ * nn and tn: each step p broadcasts A[i+r, p] (v128.load32_splat) against f32x4 vectors of B's row p, so every
+ * lane of an accumulator is one element of C summed over p = 0…k−1 in order, in f32 without fused multiply-add:
+ * the result of each element is the same whatever the tile it falls in, hence whatever the row split.
+ */
+function buildGemmBroadcastA(layout: "nn" | "tn", blocking: GemmBlocking): FunctionBuilder {
+  const ctx = gemmContext();
+  const { f, m, n, k, a, b, c, accumulate, i, j } = ctx;
+  const { rows: mr, cols: nv } = blocking;
+  // Byte strides: A[i, p] is at a + i·aRow + p·aStep; B[p, j] at b + p·bStep + 4j; C[i, j] at c + i·cRow + 4j.
+  const aRow = f.local("i32"), aStep = f.local("i32"), bStep = f.local("i32"), kBytesB = f.local("i32");
+  if (layout === "nn") {
+    f.localGet(k).i32Const(4).i32Mul().localSet(aRow);
+    f.i32Const(4).localSet(aStep);
+  } else {
+    f.i32Const(4).localSet(aRow);
+    f.localGet(m).i32Const(4).i32Mul().localSet(aStep);
+  }
+  f.localGet(n).i32Const(4).i32Mul().localSet(bStep);
+  f.localGet(k).localGet(bStep).i32Mul().localSet(kBytesB);
+
+  // With tn, rows of a tile are adjacent in A: one pointer and constant offsets; with nn, one pointer per row.
+  const rowPtrs = layout === "nn" ? Array.from({ length: mr }, () => f.local("i32")) : [f.local("i32")];
+  const aOffset = (r: number): number => (layout === "tn" ? 4 * r : 0);
+  const aPtr = (r: number): Local => rowPtrs[layout === "nn" ? r : 0]!;
+  const pb = f.local("i32"), pbEnd = f.local("i32"), pc = f.local("i32");
+  const accs = Array.from({ length: mr * nv }, () => f.local("v128"));
+  const bv = Array.from({ length: nv }, () => f.local("v128"));
+  const splat = f.local("v128");
+  const sums = Array.from({ length: mr }, () => f.local("f32"));
+  const bs = f.local("f32");
+
+  /** Sets the pointers of the tile at (i, j): A's rows at p = 0, B at (0, j), C at (i, j). */
+  const setPointers = (rows: number): void => {
+    f.localGet(a).localGet(i).localGet(aRow).i32Mul().i32Add().localSet(aPtr(0));
+    if (layout === "nn") for (let r = 1; r < rows; r++) f.localGet(aPtr(r - 1)).localGet(aRow).i32Add().localSet(aPtr(r));
+    f.localGet(b).localGet(j).i32Const(4).i32Mul().i32Add().localTee(pb).localGet(kBytesB).i32Add().localSet(pbEnd);
+    f.localGet(c).localGet(i).localGet(n).i32Mul().localGet(j).i32Add().i32Const(4).i32Mul().i32Add().localSet(pc);
+  };
+  /** Loop over p while pb ≠ pbEnd (nothing when k = 0), advancing A's and B's pointers. */
+  const loopOverP = (rows: number, body: () => void): void => {
+    f.localGet(pb).localGet(pbEnd).i32Ne().if(() => f.loop(() => {
+      body();
+      for (const p of layout === "nn" ? rowPtrs.slice(0, rows) : rowPtrs) f.incrBy(p, aStep);
+      f.incrBy(pb, bStep);
+      f.localGet(pb).localGet(pbEnd).i32Ne().brIf(0);
+    }));
+  };
+  /** C tile of `rows` × `vecs` f32x4 vectors. */
+  const vectorTile = (vecs: number) => (rows: number): void => {
+    setPointers(rows);
+    const acc = (r: number, v: number): Local => accs[r * nv + v]!;
+    for (let r = 0; r < rows; r++) for (let v = 0; v < vecs; v++) f.f32x4Const(0).localSet(acc(r, v));
+    loopOverP(rows, () => {
+      for (let v = 0; v < vecs; v++) f.localGet(pb).v128Load(16 * v).localSet(bv[v]!);
+      for (let r = 0; r < rows; r++) {
+        f.localGet(aPtr(r)).v128Load32Splat(aOffset(r)).localSet(splat);
+        for (let v = 0; v < vecs; v++) f.localGet(acc(r, v)).localGet(splat).localGet(bv[v]!).f32x4Mul().f32x4Add().localSet(acc(r, v));
+      }
+    });
+    for (let r = 0; r < rows; r++) {
+      emitStoreRow(f, accumulate, pc, Array.from({ length: vecs }, (_, v) => acc(r, v)), "v128");
+      if (r + 1 < rows) f.localGet(pc).localGet(bStep).i32Add().localSet(pc);
+    }
+  };
+  /** C tile of `rows` × 1 column, scalar, in the same order of operations as one lane of a vector tile. */
+  const scalarTile = (rows: number): void => {
+    setPointers(rows);
+    for (let r = 0; r < rows; r++) f.f32Const(0).localSet(sums[r]!);
+    loopOverP(rows, () => {
+      f.localGet(pb).f32Load().localSet(bs);
+      for (let r = 0; r < rows; r++) f.localGet(sums[r]!).localGet(aPtr(r)).f32Load(aOffset(r)).localGet(bs).f32Mul().f32Add().localSet(sums[r]!);
+    });
+    for (let r = 0; r < rows; r++) {
+      emitStoreRow(f, accumulate, pc, [sums[r]!], "f32");
+      if (r + 1 < rows) f.localGet(pc).localGet(bStep).i32Add().localSet(pc);
+    }
+  };
+  const levels: ColumnLevel[] = [{ width: 4 * nv, tile: vectorTile(nv) }];
+  if (nv > 1) levels.push({ width: 4, tile: vectorTile(1) });
+  levels.push({ width: 1, tile: scalarTile });
+  emitTiling(ctx, mr, levels, blocking.order);
+  return f;
+}
+
+/**
+ * nt: C[i, j] is the dot product of rows i of A and j of B, both contiguous in p. Each accumulator holds four
+ * partial sums (lane l sums p ≡ l mod 4 over p < k − k mod 4), reduced as (l0 + l1) + (l2 + l3), then the last
+ * k mod 4 products are added in order. That order depends only on p, so row splits give identical results.
+ */
+function buildGemmNT(blocking: GemmBlocking): FunctionBuilder {
+  const ctx = gemmContext();
+  const { f, n, k, a, b, c, accumulate, i, j } = ctx;
+  const { rows: mr, cols: nr } = blocking;
+  const rowBytes = f.local("i32"), k4Bytes = f.local("i32"), tailBytes = f.local("i32"), cRow = f.local("i32");
+  f.localGet(k).i32Const(4).i32Mul().localSet(rowBytes);
+  f.localGet(k).i32Const(-4).i32And().i32Const(4).i32Mul().localSet(k4Bytes);
+  f.localGet(rowBytes).localGet(k4Bytes).i32Sub().localSet(tailBytes);
+  f.localGet(n).i32Const(4).i32Mul().localSet(cRow);
+  const pa = Array.from({ length: mr }, () => f.local("i32"));
+  const pb = Array.from({ length: nr }, () => f.local("i32"));
+  const end = f.local("i32"), pc = f.local("i32");
+  const accs = Array.from({ length: mr * nr }, () => f.local("v128"));
+  const bv = Array.from({ length: nr }, () => f.local("v128"));
+  const av = f.local("v128");
+  const sums = Array.from({ length: mr * nr }, () => f.local("f32"));
+  const bs = Array.from({ length: nr }, () => f.local("f32"));
+  const as = f.local("f32");
+
+  const tile = (cols: number) => (rows: number): void => {
+    const acc = (r: number, q: number): Local => accs[r * nr + q]!;
+    const sum = (r: number, q: number): Local => sums[r * nr + q]!;
+    f.localGet(a).localGet(i).localGet(rowBytes).i32Mul().i32Add().localSet(pa[0]!);
+    for (let r = 1; r < rows; r++) f.localGet(pa[r - 1]!).localGet(rowBytes).i32Add().localSet(pa[r]!);
+    f.localGet(b).localGet(j).localGet(rowBytes).i32Mul().i32Add().localSet(pb[0]!);
+    for (let q = 1; q < cols; q++) f.localGet(pb[q - 1]!).localGet(rowBytes).i32Add().localSet(pb[q]!);
+    f.localGet(c).localGet(i).localGet(n).i32Mul().localGet(j).i32Add().i32Const(4).i32Mul().i32Add().localSet(pc);
+    const advance = (bytes: number): void => {
+      for (let r = 0; r < rows; r++) f.incr(pa[r]!, bytes);
+      for (let q = 0; q < cols; q++) f.incr(pb[q]!, bytes);
+    };
+    for (let r = 0; r < rows; r++) for (let q = 0; q < cols; q++) f.f32x4Const(0).localSet(acc(r, q));
+    f.localGet(pa[0]!).localGet(k4Bytes).i32Add().localSet(end);
+    f.localGet(pa[0]!).localGet(end).i32Ne().if(() => f.loop(() => {
+      for (let q = 0; q < cols; q++) f.localGet(pb[q]!).v128Load().localSet(bv[q]!);
+      for (let r = 0; r < rows; r++) {
+        f.localGet(pa[r]!).v128Load().localSet(av);
+        for (let q = 0; q < cols; q++) f.localGet(acc(r, q)).localGet(av).localGet(bv[q]!).f32x4Mul().f32x4Add().localSet(acc(r, q));
+      }
+      advance(16);
+      f.localGet(pa[0]!).localGet(end).i32Ne().brIf(0);
+    }));
+    for (let r = 0; r < rows; r++) for (let q = 0; q < cols; q++) {
+      const v = acc(r, q);
+      f.localGet(v).f32x4ExtractLane(0).localGet(v).f32x4ExtractLane(1).f32Add();
+      f.localGet(v).f32x4ExtractLane(2).localGet(v).f32x4ExtractLane(3).f32Add();
+      f.f32Add().localSet(sum(r, q));
+    }
+    f.localGet(pa[0]!).localGet(tailBytes).i32Add().localSet(end);
+    f.localGet(pa[0]!).localGet(end).i32Ne().if(() => f.loop(() => {
+      for (let q = 0; q < cols; q++) f.localGet(pb[q]!).f32Load().localSet(bs[q]!);
+      for (let r = 0; r < rows; r++) {
+        f.localGet(pa[r]!).f32Load().localSet(as);
+        for (let q = 0; q < cols; q++) f.localGet(sum(r, q)).localGet(as).localGet(bs[q]!).f32Mul().f32Add().localSet(sum(r, q));
+      }
+      advance(4);
+      f.localGet(pa[0]!).localGet(end).i32Ne().brIf(0);
+    }));
+    for (let r = 0; r < rows; r++) {
+      emitStoreRow(f, accumulate, pc, Array.from({ length: cols }, (_, q) => sum(r, q)), "f32");
+      if (r + 1 < rows) f.localGet(pc).localGet(cRow).i32Add().localSet(pc);
+    }
+  };
+  const levels: ColumnLevel[] = [{ width: nr, tile: tile(nr) }];
+  if (nr > 1) levels.push({ width: 1, tile: tile(1) });
+  emitTiling(ctx, mr, levels, blocking.order);
+  return f;
+}
+
+/**
+ * Element loop over [start, end) in f32x4 steps then a scalar tail: `vector(offset)` and `scalar(offset)` emit the
+ * body for the element at byte `offset` (a local holding 4·t).
+ */
+function emitElementLoop(f: FunctionBuilder, start: Local, end: Local, vector: (off: Local) => void, scalar: (off: Local) => void): void {
+  const off = f.local("i32"), vecEnd = f.local("i32"), endBytes = f.local("i32");
+  f.localGet(start).i32Const(4).i32Mul().localSet(off);
+  f.localGet(end).i32Const(4).i32Mul().localSet(endBytes);
+  // Vector steps while off + 16 <= endBytes, i.e. off < vecEnd = endBytes − ((endBytes − off) mod 16).
+  f.localGet(endBytes).localGet(endBytes).localGet(off).i32Sub().i32Const(16).i32RemU().i32Sub().localSet(vecEnd);
+  f.forLoop(off, vecEnd, 16, () => vector(off));
+  f.forLoop(off, endBytes, 4, () => scalar(off));
+}
+
+/** bias_act(x, bias, out, cols, relu, rowStart, rowEnd): out = x + bias (broadcast over rows), then ReLU. */
+function buildBiasAct(): FunctionBuilder {
+  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
+  const [x, bias, out, cols, relu, rowStart, rowEnd] = [0, 1, 2, 3, 4, 5, 6].map((t) => f.param(t)) as [Local, Local, Local, Local, Local, Local, Local];
+  const row = f.local("i32"), px = f.local("i32"), po = f.local("i32"), zero = f.local("i32"), colEnd = f.local("i32");
+  const emitRows = (withRelu: boolean): void => {
+    f.localGet(rowStart).localSet(row);
+    f.forLoop(row, rowEnd, 1, () => {
+      f.localGet(row).localGet(cols).i32Mul().i32Const(4).i32Mul().localTee(po).localGet(x).i32Add().localSet(px);
+      f.localGet(po).localGet(out).i32Add().localSet(po);
+      f.i32Const(0).localSet(zero);
+      f.localGet(cols).localSet(colEnd);
+      // Offsets run over the row's columns; x, bias and out are indexed by the same column offset.
+      emitElementLoop(f, zero, colEnd, (off) => {
+        f.localGet(po).localGet(off).i32Add();
+        f.localGet(px).localGet(off).i32Add().v128Load();
+        f.localGet(bias).localGet(off).i32Add().v128Load();
+        f.f32x4Add();
+        if (withRelu) f.f32x4Const(0).f32x4Max();
+        f.v128Store();
+      }, (off) => {
+        f.localGet(po).localGet(off).i32Add();
+        f.localGet(px).localGet(off).i32Add().f32Load();
+        f.localGet(bias).localGet(off).i32Add().f32Load();
+        f.f32Add();
+        if (withRelu) f.f32Const(0).f32Max();
+        f.f32Store();
+      });
+    });
+  };
+  f.localGet(relu).if(() => emitRows(true), () => emitRows(false));
+  return f;
+}
+
+/** relu_backward(dy, x, dx, start, end): dx = x > 0 ? dy : 0 (a NaN x gives 0, as the JS op). */
+function buildReluBackward(): FunctionBuilder {
+  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32"]);
+  const [dy, x, dx, start, end] = [0, 1, 2, 3, 4].map((t) => f.param(t)) as [Local, Local, Local, Local, Local];
+  emitElementLoop(f, start, end, (off) => {
+    f.localGet(dx).localGet(off).i32Add();
+    f.localGet(dy).localGet(off).i32Add().v128Load();
+    f.localGet(x).localGet(off).i32Add().v128Load().f32x4Const(0).f32x4Gt();
+    f.v128And().v128Store();
+  }, (off) => {
+    f.localGet(dx).localGet(off).i32Add();
+    f.localGet(dy).localGet(off).i32Add().f32Load();
+    f.f32Const(0);
+    f.localGet(x).localGet(off).i32Add().f32Load().f32Const(0).f32Gt();
+    f.select().f32Store();
+  });
+  return f;
+}
+
+/**
+ * adam(p, g, m, v, start, end, wd, β1, 1−β1, β2, 1−β2, eps, stepSize, √bc2), all in f32:
+ * g += wd·p (only when wd ≠ 0); m = m·β1 + (1−β1)·g; v = v·β2 + ((1−β2)·g)·g; p −= stepSize·(m / (√v / √bc2 + eps)).
+ */
+function buildAdam(): FunctionBuilder {
+  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32", "i32", "f32", "f32", "f32", "f32", "f32", "f32", "f32", "f32"]);
+  const [p, g, m, v, start, end] = [0, 1, 2, 3, 4, 5].map((t) => f.param(t)) as [Local, Local, Local, Local, Local, Local];
+  const scalars = [6, 7, 8, 9, 10, 11, 12, 13].map((t) => f.param(t));
+  const [wd, beta1, omb1, beta2, omb2, eps, stepSize, bc2Sqrt] = scalars as [Local, Local, Local, Local, Local, Local, Local, Local];
+  // Splatted copies of the scalars for the vector loop.
+  const vec = scalars.map(() => f.local("v128"));
+  scalars.forEach((s, t) => f.localGet(s).f32x4Splat().localSet(vec[t]!));
+  const [vWd, vBeta1, vOmb1, vBeta2, vOmb2, vEps, vStep, vBc2] = vec as [Local, Local, Local, Local, Local, Local, Local, Local];
+  const gv = f.local("v128"), mv = f.local("v128"), pv = f.local("v128"), vv = f.local("v128");
+  const gs = f.local("f32"), ms = f.local("f32"), ps = f.local("f32"), vs = f.local("f32");
+
+  const body = (weightDecay: boolean): void => {
+    emitElementLoop(f, start, end, (off) => {
+      f.localGet(p).localGet(off).i32Add().v128Load().localSet(pv);
+      f.localGet(g).localGet(off).i32Add().v128Load();
+      if (weightDecay) f.localGet(vWd).localGet(pv).f32x4Mul().f32x4Add();
+      f.localSet(gv);
+      f.localGet(m).localGet(off).i32Add();
+      f.localGet(m).localGet(off).i32Add().v128Load().localGet(vBeta1).f32x4Mul();
+      f.localGet(vOmb1).localGet(gv).f32x4Mul().f32x4Add().localTee(mv).v128Store();
+      f.localGet(v).localGet(off).i32Add();
+      f.localGet(v).localGet(off).i32Add().v128Load().localGet(vBeta2).f32x4Mul();
+      f.localGet(vOmb2).localGet(gv).f32x4Mul().localGet(gv).f32x4Mul().f32x4Add().localTee(vv).v128Store();
+      f.localGet(p).localGet(off).i32Add();
+      f.localGet(pv);
+      f.localGet(vStep);
+      f.localGet(mv).localGet(vv).f32x4Sqrt().localGet(vBc2).f32x4Div().localGet(vEps).f32x4Add().f32x4Div();
+      f.f32x4Mul().f32x4Sub().v128Store();
+    }, (off) => {
+      f.localGet(p).localGet(off).i32Add().f32Load().localSet(ps);
+      f.localGet(g).localGet(off).i32Add().f32Load();
+      if (weightDecay) f.localGet(wd).localGet(ps).f32Mul().f32Add();
+      f.localSet(gs);
+      f.localGet(m).localGet(off).i32Add();
+      f.localGet(m).localGet(off).i32Add().f32Load().localGet(beta1).f32Mul();
+      f.localGet(omb1).localGet(gs).f32Mul().f32Add().localTee(ms).f32Store();
+      f.localGet(v).localGet(off).i32Add();
+      f.localGet(v).localGet(off).i32Add().f32Load().localGet(beta2).f32Mul();
+      f.localGet(omb2).localGet(gs).f32Mul().localGet(gs).f32Mul().f32Add().localTee(vs).f32Store();
+      f.localGet(p).localGet(off).i32Add();
+      f.localGet(ps);
+      f.localGet(stepSize);
+      f.localGet(ms).localGet(vs).f32Sqrt().localGet(bc2Sqrt).f32Div().localGet(eps).f32Add().f32Div();
+      f.f32Mul().f32Sub().f32Store();
+    });
+  };
+  f.localGet(wd).f32Const(0).f32Ne().if(() => body(true), () => body(false));
+  return f;
+}
+
+/** The kernel module's bytes: `env.memory` imported (shared or not) and the functions of `KernelExports`. */
+export function buildKernelModule({ shared, blocking = {} }: KernelModuleOptions): Uint8Array {
+  const mod = new ModuleBuilder();
+  mod.importMemory(shared
+    ? { module: "env", name: "memory", minPages: 0, maxPages: 65536, shared: true }
+    : { module: "env", name: "memory", minPages: 0, shared: false });
+  const pick = (layout: GemmLayout): GemmBlocking => blocking[layout] ?? DEFAULT_BLOCKING[layout];
+  mod.addFunction(buildGemmBroadcastA("nn", pick("nn")), "gemm_nn");
+  mod.addFunction(buildGemmNT(pick("nt")), "gemm_nt");
+  mod.addFunction(buildGemmBroadcastA("tn", pick("tn")), "gemm_tn");
+  mod.addFunction(buildBiasAct(), "bias_act");
+  mod.addFunction(buildReluBackward(), "relu_backward");
+  mod.addFunction(buildAdam(), "adam");
+  return mod.toBytes();
+}
