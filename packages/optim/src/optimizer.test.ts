@@ -71,6 +71,22 @@ describe("optimizers: hand-computed steps", () => {
     expect(p.data[0]).toBeCloseTo(0.76, 6);
   });
 
+  it("updates in place into buffers allocated once, at construction", () => {
+    const p = tensor([1, 2, 3], { requiresGrad: true });
+    const data = p.data;
+    const opt = new Adam([p], { amsgrad: true });
+    const s = opt.state.get(p)!;
+    const buffers = [s.expAvg, s.expAvgSq, s.maxExpAvgSq];
+    for (let i = 0; i < 3; i++) {
+      p.grad = tensor([1, -1, 2]);
+      opt.step();
+    }
+    expect(p.data).toBe(data);
+    expect([s.expAvg, s.expAvgSq, s.maxExpAvgSq]).toEqual(buffers);
+    expect(s.expAvg).toBe(buffers[0]);
+    expect(s.step).toBe(3);
+  });
+
   it("records no graph and keeps the parameters leaves", () => {
     const p = tensor([1, 2], { requiresGrad: true });
     const opt = new AdamW([p]);
