@@ -104,7 +104,8 @@ export interface DefineOpOptions {
 
 /**
  * Defines a custom differentiable op (tfjs `customGrad`, `torch.autograd.Function`): the caller computes the output
- * on raw arrays and supplies the backward; one graph node is recorded.
+ * on raw arrays and supplies the backward; one graph node is recorded. The backward must return fresh arrays (or
+ * `gradOutput` itself), never an array the op keeps: autograd may accumulate into a returned array in place.
  *
  * ```ts
  * const y = defineOp({ name: "square", inputs: [x], output: sq, shape: x.shape,

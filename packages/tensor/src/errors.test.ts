@@ -93,6 +93,7 @@ const cases: [string, () => unknown, ErrorClass, string][] = [
   ["permute dim", () => x23().permute([0, 2]), ShapeError, "permute: dim 2 is out of range for a tensor of 2 dimensions"],
   ["flatten order", () => zeros([2, 3, 4]).flatten(2, 1), ShapeError, "flatten: startDim 2 comes after endDim 1 for shape [2, 3, 4]"],
   ["flatten dim", () => x23().flatten(3), ShapeError, "flatten: dim 3 is out of range for a tensor of 2 dimensions"],
+  ["flatten of a scalar", () => tensor(1).flatten(5), ShapeError, "flatten: dim 5 is out of range for a tensor of 0 dimensions"],
   ["squeeze dim", () => x23().squeeze(2), ShapeError, "squeeze: dim 2 is out of range for a tensor of 2 dimensions"],
   ["unsqueeze dim", () => x23().unsqueeze(3), ShapeError,
     "unsqueeze: dim 3 is out of range for a tensor of 2 dimensions (expected -3 <= dim <= 2)"],

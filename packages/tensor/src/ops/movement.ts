@@ -54,9 +54,9 @@ export function reshape(x: Tensor, shape: readonly number[], op = "reshape"): Te
 /** Flattens dims `startDim`…`endDim` (inclusive, negative allowed) into one. */
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   checkTensor(x, "flatten");
-  if (x.ndim === 0) return sameData(x, [1], "flatten");
   const s = normalizeDim(startDim, x.ndim, "flatten");
   const e = normalizeDim(endDim, x.ndim, "flatten");
+  if (x.ndim === 0) return sameData(x, [1], "flatten");
   if (s > e) throw new ShapeError(`flatten: startDim ${startDim} comes after endDim ${endDim} for shape ${formatShape(x.shape)}`);
   const shape = [...x.shape.slice(0, s), numel(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)];
   return sameData(x, shape, "flatten");
