@@ -1,7 +1,8 @@
 // loadMnist: folders, the cache, downloads from a local HTTP server (good, 404, truncated, wrong sizes, stalls) and
 // the embedded fallback. No test touches the network: every mirror is 127.0.0.1.
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -70,10 +71,12 @@ function withCount(labels: Uint8Array, count: number): Uint8Array {
 }
 
 let server: Server;
+let tlsServer: HttpsServer;
 let silent: TcpServer;
 const silentSockets: Socket[] = [];
 let base = "";
 let silentPort = 0;
+let tlsPort = 0;
 const requests: string[] = [];
 
 beforeAll(async () => {
@@ -83,10 +86,20 @@ beforeAll(async () => {
     respond(route, name.replace(/\.gz$/, ""), res);
   });
   silent = createTcpServer((socket) => silentSockets.push(socket)); // accepts, never answers: a TLS handshake hangs
+  const testdata = new URL("./testdata/", import.meta.url);
+  tlsServer = createHttpsServer(
+    { key: readFileSync(new URL("localhost-key.pem", testdata)), cert: readFileSync(new URL("localhost-cert.pem", testdata)) },
+    (req, res) => {
+      requests.push(`tls:${req.url}`);
+      res.writeHead(200).end(gz["train-images-idx3-ubyte"]);
+    },
+  );
   await Promise.all([
     new Promise<void>((r) => server.listen(0, "127.0.0.1", r)),
     new Promise<void>((r) => silent.listen(0, "127.0.0.1", r)),
+    new Promise<void>((r) => tlsServer.listen(0, "127.0.0.1", r)),
   ]);
+  tlsPort = (tlsServer.address() as { port: number }).port;
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   silentPort = (silent.address() as { port: number }).port;
 });
@@ -94,7 +107,8 @@ beforeAll(async () => {
 afterAll(async () => {
   server.closeAllConnections();
   for (const s of silentSockets) s.destroy();
-  await Promise.all([new Promise((r) => server.close(r)), new Promise((r) => silent.close(r))]);
+  tlsServer.closeAllConnections();
+  await Promise.all([server, silent, tlsServer].map((s) => new Promise((r) => s.close(r))));
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -251,6 +265,15 @@ describe("loadMnist downloads", () => {
     await expect(
       loadMnist({ dataset: "fashion-mnist", cacheDir, mirrors: [`https://127.0.0.1:${silentPort}/`], connectTimeoutMs: 200 }),
     ).rejects.toThrow(`https://127.0.0.1:${silentPort}/train-images-idx3-ubyte.gz: no connection within 200 ms`);
+    expect(listing(cacheDir)).toEqual([]);
+  });
+
+  it("speaks TLS to an https mirror and refuses a certificate it cannot verify", async () => {
+    const cacheDir = freshDir();
+    await expect(
+      loadMnist({ dataset: "fashion-mnist", cacheDir, mirrors: [`https://localhost:${tlsPort}/`] }),
+    ).rejects.toThrow(`https://localhost:${tlsPort}/train-images-idx3-ubyte.gz: self-signed certificate)`);
+    expect(requests).toEqual([]);
     expect(listing(cacheDir)).toEqual([]);
   });
 });

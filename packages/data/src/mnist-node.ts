@@ -3,7 +3,7 @@ import diagnosticsChannel from "node:diagnostics_channel";
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import type { ClientRequest, IncomingMessage, RequestOptions } from "node:http";
 import { createRequire } from "node:module";
-import { connect as netConnect, type Socket } from "node:net";
+import { isIP, connect as netConnect, type Socket } from "node:net";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { connect as tlsConnect } from "node:tls";
@@ -45,7 +45,14 @@ const TITLES: Readonly<Record<MnistDatasetName, string>> = { mnist: "MNIST", "fa
 /** What {@link loadMnist} reports while it works; `notice` is the one line an app should print. */
 export type MnistProgress =
   | { readonly kind: "download-start"; readonly file: string; readonly url: string }
-  | { readonly kind: "download-done"; readonly file: string; readonly url: string; readonly bytes: number; readonly ms: number }
+  | {
+      readonly kind: "download-done";
+      readonly file: string;
+      readonly url: string;
+      /** Decompressed size. */
+      readonly bytes: number;
+      readonly ms: number;
+    }
   | { readonly kind: "download-failed"; readonly file: string; readonly url: string; readonly error: string }
   | { readonly kind: "notice"; readonly message: string };
 
@@ -131,19 +138,22 @@ export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistDa
   if (dataDir !== undefined) {
     const dir = resolve(dataDir);
     const { train, test, files } = readFolder(dir, false);
-    return { dataset, train, test, source: { kind: "folder", location: dir, files }, description: describe(title, train, test, `folder ${dir}`) };
+    const description = describe(title, train, test, `folder ${dir}`);
+    return { dataset, train, test, source: { kind: "folder", location: dir, files }, description };
   }
   const dir = join(cacheDir, dataset);
   const cached = MNIST_FILES.filter((name) => findFile(dir, name) !== null);
   if (cached.length === MNIST_FILES.length) {
     const { train, test, files } = readFolder(dir, true);
-    return { dataset, train, test, source: { kind: "cache", location: dir, files }, description: describe(title, train, test, `the cache ${dir}`) };
+    const description = describe(title, train, test, `the cache ${dir}`);
+    return { dataset, train, test, source: { kind: "cache", location: dir, files }, description };
   }
   let reason: string;
   if (download) {
     const mirrors = options.mirrors ?? mirrorsFromEnv(dataset) ?? DEFAULT_MIRRORS[dataset];
     try {
-      const { train, test, files, urls } = await downloadMissing(dir, mirrors, { connectTimeoutMs, idleTimeoutMs, onProgress });
+      const context = { connectTimeoutMs, idleTimeoutMs, onProgress };
+      const { train, test, files, urls } = await downloadMissing(dir, mirrors, context);
       const from = urls.length === 0 ? "" : ` from ${mirrorOf(urls[0]!)}`;
       return {
         dataset, train, test, source: { kind: "download", location: dir, files, urls },
@@ -222,7 +232,8 @@ const RESPONSE_CHANNEL = "http.client.response.finish";
  *   are not followed) or a response that breaks off fails the download at once.
  */
 export async function downloadGunzipped(url: string, options: DownloadOptions): Promise<Uint8Array> {
-  const { gunzipUrl } = createRequire(resolvePackageFile("mnist-dataset", "package.json"))("mnist-dataset") as MnistDatasetModule;
+  const load = createRequire(resolvePackageFile("mnist-dataset", "package.json"));
+  const { gunzipUrl } = load("mnist-dataset") as MnistDatasetModule;
   const target = new URL(url);
   if (target.protocol !== "http:" && target.protocol !== "https:") {
     throw new TypeError(`download: expected an http: or https: URL, got ${url}`);
@@ -257,7 +268,8 @@ export async function downloadGunzipped(url: string, options: DownloadOptions): 
     const request: RequestOptions = {
       host, port, path: `${target.pathname}${target.search}`, headers: { host: target.host },
       createConnection: () => {
-        const s: Socket = secure ? tlsConnect({ host, port, servername: host }) : netConnect({ host, port });
+        const servername = isIP(host) === 0 ? host : undefined; // SNI takes names only; the check uses `host` either way
+        const s: Socket = secure ? tlsConnect({ host, port, servername }) : netConnect({ host, port });
         socket = s;
         connectTimer = setTimeout(() => {
           s.destroy(new Error(`no connection within ${options.connectTimeoutMs} ms`));
