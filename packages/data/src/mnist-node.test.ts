@@ -1,6 +1,6 @@
 // loadMnist: folders, the cache, downloads from a local HTTP server (good, 404, truncated, wrong sizes, stalls) and
 // the embedded fallback. No test touches the network: every mirror is 127.0.0.1.
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from "node:net";
@@ -224,6 +224,20 @@ describe("loadMnist downloads", () => {
     expect(listing(join(cacheDir, "fashion-mnist")).sort()).toEqual(
       ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte"],
     );
+  });
+
+  it("removes temporaries that a killed process left behind, and only those", async () => {
+    const cacheDir = freshDir();
+    const dir = join(cacheDir, "mnist");
+    mkdirSync(dir, { recursive: true });
+    const stale = ".99-1-train-images-idx3-ubyte.tmp";
+    const fresh = ".98-2-t10k-images-idx3-ubyte.tmp";
+    writeFileSync(join(dir, stale), "partial");
+    writeFileSync(join(dir, fresh), "another process, still writing");
+    const hourAgo = new Date(Date.now() - 3600_000);
+    utimesSync(join(dir, stale), hourAgo, hourAgo);
+    await loadMnist({ cacheDir, mirrors: [`${base}/good/`] });
+    expect(listing(dir).sort()).toEqual([fresh, ...MNIST_FILES].sort());
   });
 
   it("takes mirrors from $TSGRAD_MNIST_MIRRORS, and the option over it", async () => {
