@@ -145,7 +145,8 @@ export function loadSafetensors(bytes: Uint8Array): SafetensorsFile {
     const n = (end - begin) / 4;
     let data: Float32Array;
     if (LITTLE_ENDIAN) {
-      data = new Float32Array(bytes.slice(dataStart + begin, dataStart + end).buffer);
+      // Uint8Array's own slice: a Node Buffer's slice() is a view into a shared pool, not a copy.
+      data = new Float32Array(Uint8Array.prototype.slice.call(bytes, dataStart + begin, dataStart + end).buffer);
     } else {
       data = new Float32Array(n);
       for (let i = 0; i < n; i++) data[i] = view.getFloat32(dataStart + begin + 4 * i, true);

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { loadGolden, type GoldenTensor } from "@tsgrad/testing";
 import { Tensor, Generator, randn, tensor } from "@tsgrad/tensor";
 // A test-only relation: @tsgrad/optim is not a dependency of @tsgrad/nn, so its public entry is imported by path.
-import { Adam } from "../../optim/src/index";
+import { Adam } from "@tsgrad/optim";
 import { Linear, ReLU, Sequential, crossEntropy, loadSafetensors, saveSafetensors, type StateDict } from "./index";
 
 const fromGolden = (t: GoldenTensor): Tensor => tensor(t.data, { shape: t.shape });
