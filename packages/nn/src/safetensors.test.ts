@@ -44,6 +44,20 @@ describe("safetensors: round trip", () => {
   });
 });
 
+describe("safetensors: Node Buffers", () => {
+  it("reads a Buffer that is a view into a larger pool (Buffer.slice does not copy)", () => {
+    const sd = { a: tensor([1, 2, 3]), b: tensor([[4, 5], [6, 7]]) };
+    const bytes = saveSafetensors(sd);
+    const pool = Buffer.alloc(bytes.length + 64, 0xff);
+    pool.set(bytes, 24);
+    const view = pool.subarray(24, 24 + bytes.length);
+    const { tensors } = loadSafetensors(view);
+    expect(Array.from(tensors["a"]!.data)).toEqual([1, 2, 3]);
+    expect(Array.from(tensors["b"]!.data)).toEqual([4, 5, 6, 7]);
+    expect(tensors["b"]!.data.buffer.byteLength).toBe(16); // an own copy, not the pool
+  });
+});
+
 describe("safetensors: known byte layouts", () => {
   it("decodes a hand-built file", () => {
     const header =
