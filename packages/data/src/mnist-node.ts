@@ -221,15 +221,16 @@ interface MnistDatasetModule {
 const RESPONSE_CHANNEL = "http.client.response.finish";
 
 /**
- * Downloads a `.gz` URL and returns its decompressed bytes, through `mnist-dataset`'s `gunzipUrl` (the transfer the
- * issue asks for). That function only does `http.get(url)` piped into gunzip, with no timeout and no status check,
- * so we hand it request options rather than a URL:
- * - `createConnection` opens the socket ourselves: a plain TCP socket for `http:`, and for `https:` a TLS socket
- *   (`node:tls`, certificate checked against the host name), which makes its `http.get` speak HTTPS exactly as
- *   `node:https` would; a timer destroys the socket if the handshake takes longer than `connectTimeoutMs`, and the
- *   socket's idle timeout ends a transfer that stalls for `idleTimeoutMs`;
- * - the `http.client.response.finish` diagnostics channel shows us the response first: anything but 200 (redirects
- *   are not followed) or a response that breaks off fails the download at once.
+ * Downloads a `.gz` URL and returns its decompressed bytes. The transfer is `mnist-dataset`'s `gunzipUrl`, which only
+ * does `http.get(url)` piped into gunzip: no https, no timeout, no status check. We hand it request options (which
+ * `http.get` accepts in place of a URL) that add what it lacks, for http and https mirrors alike:
+ * - `createConnection` opens the socket: plain TCP for `http:`; for `https:` a `node:tls` socket (certificate verified
+ *   against the host name), over which its `http.get` speaks HTTPS just as `node:https` does (an `https.Agent` is
+ *   exactly such a TLS `createConnection`). A timer destroys the socket when the TCP (and TLS) handshake takes longer
+ *   than `connectTimeoutMs`; the socket's idle timeout ends a transfer that stalls for `idleTimeoutMs`.
+ * - Node's `http.client.response.finish` diagnostics channel shows us the response before `gunzipUrl` sees it:
+ *   anything but 200 (redirects are not followed) fails at once with its status, and a response that breaks off
+ *   fails instead of leaving `gunzipUrl` waiting forever.
  */
 export async function downloadGunzipped(url: string, options: DownloadOptions): Promise<Uint8Array> {
   const load = createRequire(resolvePackageFile("mnist-dataset", "package.json"));
