@@ -184,12 +184,13 @@ describe("gemm on the reference model's shapes", () => {
 describe("gemm under other register blockings", () => {
   const blockings: GemmBlocking[] = [
     { rows: 1, cols: 1, order: "ij" }, { rows: 2, cols: 4, order: "ji" }, { rows: 3, cols: 3, order: "ij" },
-    { rows: 5, cols: 2, order: "ji" }, { rows: 4, cols: 3, order: "ji" },
+    { rows: 5, cols: 2, order: "ji" }, { rows: 4, cols: 3, order: "ji" }, { rows: 2, cols: 4, order: "ij", unroll: 2 },
+    { rows: 4, cols: 2, order: "ji", unroll: 3 }, { rows: 3, cols: 1, order: "ij", unroll: 4 },
   ];
-  it.each(blockings)("$rows×$cols $order equals the f32 emulation", (blocking) => {
+  it.each(blockings)("$rows×$cols $order unroll $unroll equals the f32 emulation", (blocking) => {
     const module = new api.Module(buildKernelModule({ shared: false, blocking: { nn: blocking, nt: blocking, tn: blocking } }));
     const k1 = new WasmKernels(module, memory);
-    for (const layout of LAYOUTS) for (const [m, n, k] of [[13, 17, 7], [7, 33, 5], [17, 13, 13]] as const) {
+    for (const layout of LAYOUTS) for (const [m, n, k] of [[13, 17, 7], [7, 33, 5], [17, 13, 13], [5, 9, 33], [6, 7, 29]] as const) {
       const { a, b, c0, out } = runGemm(k1, layout, m, n, k, true, [[0, 6], [6, m]]);
       expectSameBits(out, emulateF32(layout, m, n, k, a, b, c0));
     }

@@ -12,12 +12,18 @@ export interface GemmBlocking {
   readonly cols: number;
   /** "ij": row blocks outside, column blocks inside (A's rows stay in L1); "ji": the reverse (B's panel stays). */
   readonly order: "ij" | "ji";
+  /** Steps of the loop over p (nt: f32x4 steps) per iteration, with constant address offsets (default 1). */
+  readonly unroll?: number;
 }
 
-/** Blockings chosen by measurement on a Zen3 core (bench/src/wasm-gemm.ts); all keep ≤ 15 v128 values live. */
+/**
+ * Blockings chosen by measurement on a Zen3 core, Node 20 (`node wg.mjs --tune`, bench/src/wasm-gemm.ts): tiles of
+ * 8 f32x4 accumulators win; 12 (4×3, 3×4, 6×2) spill on x64's 16 xmm registers and lose 25–40 %, and unrolling
+ * the p loop (`unroll` 2 or 4) lost 20–30 % in every layout, so it stays at 1.
+ */
 export const DEFAULT_BLOCKING: Readonly<Record<GemmLayout, GemmBlocking>> = {
-  nn: { rows: 4, cols: 2, order: "ij" },
-  tn: { rows: 4, cols: 2, order: "ij" },
+  nn: { rows: 2, cols: 4, order: "ji" },
+  tn: { rows: 4, cols: 2, order: "ji" },
   nt: { rows: 4, cols: 2, order: "ij" },
 };
 
@@ -128,7 +134,7 @@ function emitStoreRow(f: FunctionBuilder, accumulate: Local, ptr: Local, values:
 function buildGemmBroadcastA(layout: "nn" | "tn", blocking: GemmBlocking): FunctionBuilder {
   const ctx = gemmContext();
   const { f, m, n, k, a, b, c, accumulate, i, j } = ctx;
-  const { rows: mr, cols: nv } = blocking;
+  const { rows: mr, cols: nv, unroll = 1 } = blocking;
   // Byte strides: A[i, p] is at a + i·aRow + p·aStep; B[p, j] at b + p·bStep + 4j; C[i, j] at c + i·cRow + 4j.
   const aRow = f.local("i32"), aStep = f.local("i32"), bStep = f.local("i32"), kBytesB = f.local("i32");
   if (layout === "nn") {
@@ -140,12 +146,16 @@ function buildGemmBroadcastA(layout: "nn" | "tn", blocking: GemmBlocking): Funct
   }
   f.localGet(n).i32Const(4).i32Mul().localSet(bStep);
   f.localGet(k).localGet(bStep).i32Mul().localSet(kBytesB);
+  // B bytes covered by the unrolled loop: (k − k mod unroll)·bStep.
+  const kBytesUnrolled = f.local("i32");
+  f.localGet(k).localGet(k).i32Const(unroll).i32RemU().i32Sub().localGet(bStep).i32Mul().localSet(kBytesUnrolled);
 
-  // With tn, rows of a tile are adjacent in A: one pointer and constant offsets; with nn, one pointer per row.
+  // With tn, rows of a tile are adjacent in A: one pointer and constant offsets 4r; with nn, one pointer per row,
+  // and the unrolled copies of the p loop read A at constant offsets 4t.
   const rowPtrs = layout === "nn" ? Array.from({ length: mr }, () => f.local("i32")) : [f.local("i32")];
-  const aOffset = (r: number): number => (layout === "tn" ? 4 * r : 0);
+  const aOffset = (r: number, t: number): number => (layout === "tn" ? 4 * r : 4 * t);
   const aPtr = (r: number): Local => rowPtrs[layout === "nn" ? r : 0]!;
-  const pb = f.local("i32"), pbEnd = f.local("i32"), pc = f.local("i32");
+  const pb = f.local("i32"), pbEnd = f.local("i32"), pbEndUnrolled = f.local("i32"), pc = f.local("i32");
   const accs = Array.from({ length: mr * nv }, () => f.local("v128"));
   const bv = Array.from({ length: nv }, () => f.local("v128"));
   const splat = f.local("v128");
@@ -157,26 +167,37 @@ function buildGemmBroadcastA(layout: "nn" | "tn", blocking: GemmBlocking): Funct
     f.localGet(a).localGet(i).localGet(aRow).i32Mul().i32Add().localSet(aPtr(0));
     if (layout === "nn") for (let r = 1; r < rows; r++) f.localGet(aPtr(r - 1)).localGet(aRow).i32Add().localSet(aPtr(r));
     f.localGet(b).localGet(j).i32Const(4).i32Mul().i32Add().localTee(pb).localGet(kBytesB).i32Add().localSet(pbEnd);
+    f.localGet(pb).localGet(kBytesUnrolled).i32Add().localSet(pbEndUnrolled);
     f.localGet(c).localGet(i).localGet(n).i32Mul().localGet(j).i32Add().i32Const(4).i32Mul().i32Add().localSet(pc);
   };
-  /** Loop over p while pb ≠ pbEnd (nothing when k = 0), advancing A's and B's pointers. */
-  const loopOverP = (rows: number, body: () => void): void => {
-    f.localGet(pb).localGet(pbEnd).i32Ne().if(() => f.loop(() => {
-      body();
-      for (const p of layout === "nn" ? rowPtrs.slice(0, rows) : rowPtrs) f.incrBy(p, aStep);
-      f.incrBy(pb, bStep);
-      f.localGet(pb).localGet(pbEnd).i32Ne().brIf(0);
-    }));
+  /**
+   * Loop over p (nothing when k = 0): `unroll` copies of `body(t)` per iteration while they fit, then one per
+   * iteration; `body(t)` reads A at offset aOffset(r, t) and B at pb. Steps stay in order p = 0…k−1.
+   */
+  const loopOverP = (rows: number, body: (t: number) => void): void => {
+    const steps = (copies: number, end: Local): void => {
+      f.localGet(pb).localGet(end).i32Ne().if(() => f.loop(() => {
+        for (let t = 0; t < copies; t++) {
+          body(t);
+          if (layout === "tn") f.incrBy(rowPtrs[0]!, aStep);
+          f.incrBy(pb, bStep);
+        }
+        if (layout === "nn") for (const p of rowPtrs.slice(0, rows)) f.incr(p, 4 * copies);
+        f.localGet(pb).localGet(end).i32Ne().brIf(0);
+      }));
+    };
+    if (unroll > 1) steps(unroll, pbEndUnrolled);
+    steps(1, pbEnd);
   };
   /** C tile of `rows` × `vecs` f32x4 vectors. */
   const vectorTile = (vecs: number) => (rows: number): void => {
     setPointers(rows);
     const acc = (r: number, v: number): Local => accs[r * nv + v]!;
     for (let r = 0; r < rows; r++) for (let v = 0; v < vecs; v++) f.f32x4Const(0).localSet(acc(r, v));
-    loopOverP(rows, () => {
+    loopOverP(rows, (t) => {
       for (let v = 0; v < vecs; v++) f.localGet(pb).v128Load(16 * v).localSet(bv[v]!);
       for (let r = 0; r < rows; r++) {
-        f.localGet(aPtr(r)).v128Load32Splat(aOffset(r)).localSet(splat);
+        f.localGet(aPtr(r)).v128Load32Splat(aOffset(r, t)).localSet(splat);
         for (let v = 0; v < vecs; v++) f.localGet(acc(r, v)).localGet(splat).localGet(bv[v]!).f32x4Mul().f32x4Add().localSet(acc(r, v));
       }
     });
@@ -189,9 +210,9 @@ function buildGemmBroadcastA(layout: "nn" | "tn", blocking: GemmBlocking): Funct
   const scalarTile = (rows: number): void => {
     setPointers(rows);
     for (let r = 0; r < rows; r++) f.f32Const(0).localSet(sums[r]!);
-    loopOverP(rows, () => {
+    loopOverP(rows, (t) => {
       f.localGet(pb).f32Load().localSet(bs);
-      for (let r = 0; r < rows; r++) f.localGet(sums[r]!).localGet(aPtr(r)).f32Load(aOffset(r)).localGet(bs).f32Mul().f32Add().localSet(sums[r]!);
+      for (let r = 0; r < rows; r++) f.localGet(sums[r]!).localGet(aPtr(r)).f32Load(aOffset(r, t)).localGet(bs).f32Mul().f32Add().localSet(sums[r]!);
     });
     for (let r = 0; r < rows; r++) {
       emitStoreRow(f, accumulate, pc, [sums[r]!], "f32");
@@ -213,15 +234,17 @@ function buildGemmBroadcastA(layout: "nn" | "tn", blocking: GemmBlocking): Funct
 function buildGemmNT(blocking: GemmBlocking): FunctionBuilder {
   const ctx = gemmContext();
   const { f, n, k, a, b, c, accumulate, i, j } = ctx;
-  const { rows: mr, cols: nr } = blocking;
+  const { rows: mr, cols: nr, unroll = 1 } = blocking;
   const rowBytes = f.local("i32"), k4Bytes = f.local("i32"), tailBytes = f.local("i32"), cRow = f.local("i32");
+  const unrolledBytes = f.local("i32");
   f.localGet(k).i32Const(4).i32Mul().localSet(rowBytes);
   f.localGet(k).i32Const(-4).i32And().i32Const(4).i32Mul().localSet(k4Bytes);
+  f.localGet(k4Bytes).localGet(k4Bytes).i32Const(16 * unroll).i32RemU().i32Sub().localSet(unrolledBytes);
   f.localGet(rowBytes).localGet(k4Bytes).i32Sub().localSet(tailBytes);
   f.localGet(n).i32Const(4).i32Mul().localSet(cRow);
   const pa = Array.from({ length: mr }, () => f.local("i32"));
   const pb = Array.from({ length: nr }, () => f.local("i32"));
-  const end = f.local("i32"), pc = f.local("i32");
+  const end = f.local("i32"), pc = f.local("i32"), remBytes = f.local("i32");
   const accs = Array.from({ length: mr * nr }, () => f.local("v128"));
   const bv = Array.from({ length: nr }, () => f.local("v128"));
   const av = f.local("v128");
@@ -242,16 +265,28 @@ function buildGemmNT(blocking: GemmBlocking): FunctionBuilder {
       for (let q = 0; q < cols; q++) f.incr(pb[q]!, bytes);
     };
     for (let r = 0; r < rows; r++) for (let q = 0; q < cols; q++) f.f32x4Const(0).localSet(acc(r, q));
-    f.localGet(pa[0]!).localGet(k4Bytes).i32Add().localSet(end);
-    f.localGet(pa[0]!).localGet(end).i32Ne().if(() => f.loop(() => {
-      for (let q = 0; q < cols; q++) f.localGet(pb[q]!).v128Load().localSet(bv[q]!);
-      for (let r = 0; r < rows; r++) {
-        f.localGet(pa[r]!).v128Load().localSet(av);
-        for (let q = 0; q < cols; q++) f.localGet(acc(r, q)).localGet(av).localGet(bv[q]!).f32x4Mul().f32x4Add().localSet(acc(r, q));
-      }
-      advance(16);
-      f.localGet(pa[0]!).localGet(end).i32Ne().brIf(0);
-    }));
+    // f32x4 steps: `copies` per iteration at constant offsets, first up to `unrolledBytes`, then one at a time.
+    const vectorSteps = (copies: number, span: Local): void => {
+      f.localGet(pa[0]!).localGet(span).i32Add().localSet(end);
+      f.localGet(pa[0]!).localGet(end).i32Ne().if(() => f.loop(() => {
+        for (let t = 0; t < copies; t++) {
+          for (let q = 0; q < cols; q++) f.localGet(pb[q]!).v128Load(16 * t).localSet(bv[q]!);
+          for (let r = 0; r < rows; r++) {
+            f.localGet(pa[r]!).v128Load(16 * t).localSet(av);
+            for (let q = 0; q < cols; q++) f.localGet(acc(r, q)).localGet(av).localGet(bv[q]!).f32x4Mul().f32x4Add().localSet(acc(r, q));
+          }
+        }
+        advance(16 * copies);
+        f.localGet(pa[0]!).localGet(end).i32Ne().brIf(0);
+      }));
+    };
+    if (unroll > 1) {
+      vectorSteps(unroll, unrolledBytes);
+      f.localGet(k4Bytes).localGet(unrolledBytes).i32Sub().localSet(remBytes);
+      vectorSteps(1, remBytes);
+    } else {
+      vectorSteps(1, k4Bytes);
+    }
     for (let r = 0; r < rows; r++) for (let q = 0; q < cols; q++) {
       const v = acc(r, q);
       f.localGet(v).f32x4ExtractLane(0).localGet(v).f32x4ExtractLane(1).f32Add();
