@@ -1,4 +1,5 @@
 // Tests of the loader: feature detection, module cache, arena and memory growth, two instances on one shared memory.
+import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import {
   Arena, compileKernelModule, compileKernelModuleAsync, createMemory, createWasmKernels, HeapView, sharedMemorySupported,
@@ -69,6 +70,36 @@ describe("WasmKernels on a shared memory", () => {
     kernels.gemm("nt", m, n, k, a, b, c1);
     kernels.gemm("nt", m, n, k, a, b, c2, false, 0, 27);
     other.gemm("nt", m, n, k, a, b, c2, false, 27, m);
+    const h = new Uint32Array(kernels.memory.buffer);
+    let differing = 0;
+    for (let t = 0; t < m * n; t++) if (h[c1 / 4 + t] !== h[c2 / 4 + t]) differing++;
+    expect(differing).toBe(0);
+  });
+
+  it("runs in a worker thread on the posted module and memory, bit-identical to one call", async () => {
+    const kernels = createWasmKernels({ shared: true, initialPages: 32 })!;
+    const arena = new Arena(kernels.memory);
+    const [m, n, k] = [128, 784, 64];
+    const a = arena.alloc(k * m), b = arena.alloc(k * n), c1 = arena.alloc(m * n), c2 = arena.alloc(m * n);
+    const heap = kernels.heap.f32;
+    for (let t = 0; t < k * m; t++) heap[a / 4 + t] = Math.sin(t);
+    for (let t = 0; t < k * n; t++) heap[b / 4 + t] = Math.cos(t);
+    kernels.gemm("tn", m, n, k, a, b, c1);
+    // The worker gets only the compiled module and the memory: no import of our sources.
+    const worker = new Worker(`
+      const { parentPort, workerData: w } = require("node:worker_threads");
+      const { exports } = new WebAssembly.Instance(w.module, { env: { memory: w.memory } });
+      exports.gemm_tn(w.m, w.n, w.k, w.a, w.b, w.c, 0, w.rowStart, w.rowEnd);
+      parentPort.postMessage("done");`, {
+      eval: true,
+      workerData: { module: kernels.module, memory: kernels.memory, m, n, k, a, b, c: c2, rowStart: 64, rowEnd: m },
+    });
+    kernels.gemm("tn", m, n, k, a, b, c2, false, 0, 64);
+    await new Promise<void>((resolve, reject) => {
+      worker.once("message", () => resolve());
+      worker.once("error", reject);
+    });
+    await worker.terminate();
     const h = new Uint32Array(kernels.memory.buffer);
     let differing = 0;
     for (let t = 0; t < m * n; t++) if (h[c1 / 4 + t] !== h[c2 / 4 + t]) differing++;
