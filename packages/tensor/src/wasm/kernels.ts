@@ -44,7 +44,7 @@ export interface KernelExports {
   bias_act(x: number, bias: number, out: number, cols: number, relu: number, rowStart: number, rowEnd: number): void;
   /** dx[t] = x[t] > 0 ? dy[t] : 0 for t in [start, end). */
   relu_backward(dy: number, x: number, dx: number, start: number, end: number): void;
-  /** Adam on [start, end) of p, g, m, v (see adamStep in index.ts for the formula and the scalars). */
+  /** Adam on [start, end) of p, g, m, v (formula and scalars: `WasmKernels.adam` in index.ts). */
   adam(p: number, g: number, m: number, v: number, start: number, end: number,
     weightDecay: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
     eps: number, stepSize: number, bc2Sqrt: number): void;
