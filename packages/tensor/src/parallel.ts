@@ -1,7 +1,7 @@
 // Fork/join over worker threads for the large matrix products: operands copied into one SharedArrayBuffer arena,
 // rows of C split between the calling thread and the workers, Atomics to start and join. Environment-neutral: the
 // host supplies how to start a worker (Node's worker_threads, or a browser Worker) with setWorkerFactory.
-import { gemmSerial, gemmEdge } from "./kernels/matmul";
+import { gemmKernelSource, gemmSerial } from "./kernels/matmul";
 
 /** The little a worker must offer: Node's `Worker` and the browser's `Worker` both fit. */
 export interface WorkerLike {
@@ -163,8 +163,8 @@ let source: string | null = null;
 /** The worker's script: the serial kernels' own source text plus a wait/compute/notify loop (Node or browser). */
 function workerSource(): string {
   source ??= `"use strict";
-${gemmEdge.toString()}
-const gemmSerial = ${gemmSerial.toString()};
+${gemmKernelSource()}
+const kernel = ${gemmSerial.name}; // the name a bundler may have given it
 const run = ({ control: ctl, arena, id }) => {
   Atomics.add(ctl, ${READY}, 1);
   let seen = Atomics.load(ctl, ${SEQ});
@@ -175,7 +175,7 @@ const run = ({ control: ctl, arena, id }) => {
     seen = seq;
     if (Atomics.load(ctl, ${STOP}) === 1) return;
     const P = ${P};
-    gemmSerial(ctl[P], ctl[P + 1], ctl[P + 2], arena, ctl[P + 3], ctl[P + 4] === 1, arena, ctl[P + 5], ctl[P + 6] === 1,
+    kernel(ctl[P], ctl[P + 1], ctl[P + 2], arena, ctl[P + 3], ctl[P + 4] === 1, arena, ctl[P + 5], ctl[P + 6] === 1,
       arena, ctl[P + 7], ctl[P + 8] === 1, ctl[${ROWS} + 2 * id], ctl[${ROWS} + 2 * id + 1]);
     Atomics.add(ctl, ${DONE}, 1);
     Atomics.notify(ctl, ${DONE});

@@ -1,5 +1,14 @@
 // The toBeAllClose matcher: element-wise |a − b| <= atol + rtol·|b| over tensors, typed arrays or nested arrays.
-import { Tensor } from "@tsgrad/tensor";
+
+/** A tensor, recognised by shape (this package depends on no other, so that every package's tests can use it). */
+interface TensorLike {
+  readonly data: Float32Array;
+  readonly shape: readonly number[];
+}
+
+function isTensor(x: unknown): x is TensorLike {
+  return typeof x === "object" && x !== null && (x as TensorLike).data instanceof Float32Array && Array.isArray((x as TensorLike).shape);
+}
 
 /** Tolerances of toBeAllClose (defaults 1e-5 and 1e-4, float32 against a float64 reference). */
 export interface CloseOptions {
@@ -7,10 +16,10 @@ export interface CloseOptions {
   readonly rtol?: number;
 }
 
-type Numeric = Tensor | ArrayLike<number> | number | readonly unknown[];
+type Numeric = TensorLike | ArrayLike<number> | number | readonly unknown[];
 
 function flat(x: Numeric): { values: number[]; shape: string } {
-  if (x instanceof Tensor) return { values: Array.from(x.data), shape: `[${x.shape.join(", ")}]` };
+  if (isTensor(x)) return { values: Array.from(x.data), shape: `[${x.shape.join(", ")}]` };
   if (typeof x === "number") return { values: [x], shape: "[]" };
   if (Array.isArray(x)) {
     const values = (x as unknown[]).flat(Infinity as 1) as number[];
@@ -24,7 +33,7 @@ export function allCloseMessage(actual: Numeric, expected: Numeric, options: Clo
   const { atol = 1e-5, rtol = 1e-4 } = options;
   const a = flat(actual);
   const e = flat(expected);
-  if (actual instanceof Tensor && expected instanceof Tensor && a.shape !== e.shape) {
+  if (isTensor(actual) && isTensor(expected) && a.shape !== e.shape) {
     return `shape ${a.shape} differs from expected ${e.shape}`;
   }
   if (a.values.length !== e.values.length) return `${a.values.length} values, expected ${e.values.length}`;

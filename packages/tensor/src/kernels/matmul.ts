@@ -94,3 +94,11 @@ export function gemmEdge(
     else c[ci] = s;
   }
 }
+
+/**
+ * The source text of the serial kernel and every function it calls, for worker threads to evaluate: it must define
+ * `gemmSerial` with the signature above. Keep the kernels self-contained (no imports, no module-level state).
+ */
+export function gemmKernelSource(): string {
+  return [gemmEdge, gemmSerial].map((f) => f.toString()).join("\n");
+}
