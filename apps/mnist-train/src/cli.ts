@@ -17,6 +17,7 @@ export interface TrainOptions {
   readonly hidden: number;
   readonly seed: number;
   readonly threads: number | undefined;
+  readonly backend: "js" | "wasm" | undefined;
   readonly dataset: DatasetName;
   readonly dataDir: string | undefined;
   readonly cacheDir: string | undefined;
@@ -63,6 +64,7 @@ const trainSpec: Record<string, Spec> = {
   hidden: { type: "string", value: "N", default: "128", help: "width of the hidden layer" },
   seed: { type: "string", value: "N", default: "1", help: "seed of the initialisation and the shuffling" },
   threads: { type: "string", value: "N", default: "number of cores", help: "threads for the large matrix products" },
+  backend: { type: "string", value: "NAME", default: "wasm where SIMD runs, else js", help: "matrix-product kernels: wasm (SIMD) or js" },
   ...common,
   save: { type: "string", value: "PATH", default: "-", help: "checkpoint (safetensors) after every epoch; optimizer state beside it" },
   resume: { type: "string", value: "PATH", default: "-", help: "continue from a checkpoint up to --epochs" },
@@ -162,6 +164,10 @@ export function parseCli(argv: readonly string[]): CliOptions {
   const lr = lrRaw === undefined ? 1e-3 : Number(lrRaw);
   if (!Number.isFinite(lr) || lr <= 0) throw new UsageError(`--lr expects a positive number, got "${lrRaw}"`);
   const threadsRaw = str("threads");
+  const backend = str("backend");
+  if (backend !== undefined && backend !== "js" && backend !== "wasm") {
+    throw new UsageError(`--backend must be js or wasm, got "${backend}"`);
+  }
   return {
     command: "train",
     epochs: intOption(str("epochs"), "epochs", 10, 1),
@@ -170,6 +176,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     hidden: intOption(str("hidden"), "hidden", 128, 1),
     seed: intOption(str("seed"), "seed", 1, 0),
     threads: threadsRaw === undefined ? undefined : intOption(threadsRaw, "threads", 1, 1),
+    backend,
     ...data,
     save: str("save"),
     resume: str("resume"),

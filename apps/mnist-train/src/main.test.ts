@@ -73,7 +73,7 @@ describe("mnist-train CLI", () => {
     const r = run(["--help"]);
     expect(r.code).toBe(0);
     for (const flag of ["--epochs", "--batch-size", "--lr", "--hidden", "--seed", "--dataset", "--data-dir", "--cache-dir",
-      "--no-download", "--save", "--resume", "--eval", "--metrics", "--report", "--quiet", "--threads", "predict"]) {
+      "--no-download", "--save", "--resume", "--eval", "--metrics", "--report", "--quiet", "--threads", "--backend", "predict"]) {
       expect(r.stdout).toContain(flag);
     }
     expect(r.stdout).toContain("(default: 10)");
@@ -89,6 +89,8 @@ describe("mnist-train CLI", () => {
     [["--lr", "-1"], /Option '--lr' argument is ambiguous: to pass a value that starts with a dash, write --lr=-XYZ/],
     [["--lr", "0"], /--lr expects a positive number, got "0"/],
     [["--dataset", "cifar"], /--dataset must be mnist or fashion-mnist, got "cifar"/],
+    [["--backend", "gpu"], /--backend must be js or wasm, got "gpu"/],
+    [["--threads", "0"], /--threads must be at least 1, got 0/],
     [["--data-dir", "/nonexistent/mnist"], /--data-dir \/nonexistent\/mnist is not a folder/],
     [["predict", "--index", "3"], /predict needs --checkpoint PATH/],
   ])("bad usage %j exits 2 with one line and a hint", (args, message) => {
@@ -156,6 +158,25 @@ describe("mnist-train CLI", () => {
     expect(r.code).toBe(0);
     expect(readFileSync(again).equals(readFileSync(ckptA()))).toBe(true);
     expect(readFileSync(join(dir, "again.optim.safetensors")).equals(readFileSync(join(dir, "a.optim.safetensors")))).toBe(true);
+  });
+
+  it("gives the same checkpoint bytes with 2 threads as with 1 (fixed summation order)", () => {
+    const two = join(dir, "two.safetensors");
+    const args = ["--epochs", "2", "--save", two, "--quiet", "--data-dir", data, "--no-download", "--threads", "2"];
+    expect(run(args).code).toBe(0);
+    expect(readFileSync(two).equals(readFileSync(ckptA()))).toBe(true);
+  });
+
+  it("trains on the JavaScript kernels with --backend js (float64 sums: close to, not equal to, the SIMD run)", () => {
+    const js = join(dir, "js.safetensors");
+    const r = run(["--epochs", "2", "--save", js, "--backend", "js", ...dataArgs()]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("js kernels");
+    const a = loadSafetensors(readFileSync(ckptA())).tensors["0.weight"]!.data;
+    const b = loadSafetensors(readFileSync(js)).tensors["0.weight"]!.data;
+    let maxDiff = 0;
+    for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
+    expect(maxDiff).toBeLessThan(1e-3);
   });
 
   it("resumes exactly: 1 epoch + resume + 1 epoch equals 2 epochs (losses and weights)", () => {

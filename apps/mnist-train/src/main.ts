@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { Generator, setNumThreads, setWorkerFactory } from "@tsgrad/tensor";
+import { Generator, getBackend, setBackend, setNumThreads, setWorkerFactory } from "@tsgrad/tensor";
 import { CrossEntropyLoss } from "@tsgrad/nn";
 import { Adam } from "@tsgrad/optim";
 import { DataLoader, loadMnist, type MnistData } from "@tsgrad/data";
@@ -94,6 +94,7 @@ function hiddenOf(model: Record<string, { shape: readonly number[] }>, path: str
 
 async function train(o: TrainOptions): Promise<number> {
   const threads = setThreads(o.threads);
+  if (o.backend !== undefined) setBackend(o.backend);
   const log = (s: string): void => {
     if (!o.quiet) out(`${s}\n`);
   };
@@ -150,7 +151,7 @@ async function train(o: TrainOptions): Promise<number> {
   log(`data:      ${data.description}`);
   log(`splits:    ${data.train.count.toLocaleString("en-US")} train / ${data.test.count.toLocaleString("en-US")} test images`);
   log(`model:     ${describeModel(hidden, params)}`);
-  log(`optimizer: Adam(lr=${lr}), CrossEntropyLoss, batch ${batchSize}, shuffled, ${o.epochs} epochs, seed ${seed}, ${threads} thread${threads === 1 ? "" : "s"}`);
+  log(`optimizer: Adam(lr=${lr}), CrossEntropyLoss, batch ${batchSize}, shuffled, ${o.epochs} epochs, seed ${seed}, ${threads} thread${threads === 1 ? "" : "s"}, ${getBackend()} kernels`);
   if (resumed !== null) {
     log(`resumed:   ${o.resume} at epoch ${startEpoch}${state.batchesDone > 0 ? `, batch ${state.batchesDone}/${loader.length}` : ""}`);
   }

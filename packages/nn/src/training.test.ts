@@ -1,8 +1,7 @@
 // Training with @tsgrad/optim: the mlp_adam golden run, and resuming from saved model + optimizer state bit for bit.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { loadGolden, type GoldenTensor } from "@tsgrad/testing";
-import { Tensor, Generator, randn, tensor } from "@tsgrad/tensor";
-// A test-only relation: @tsgrad/optim is not a dependency of @tsgrad/nn, so its public entry is imported by path.
+import { Tensor, Generator, getBackend, randn, setBackend, tensor } from "@tsgrad/tensor";
 import { Adam } from "@tsgrad/optim";
 import { Linear, ReLU, Sequential, crossEntropy, loadSafetensors, saveSafetensors, type StateDict } from "./index";
 
@@ -18,10 +17,13 @@ function mlp(sizes: readonly number[], g?: Generator): Sequential {
   return new Sequential(...layers);
 }
 
-describe("mlp_adam: a PyTorch training run", () => {
+describe.each(["js", "wasm"] as const)("mlp_adam: a PyTorch training run on the %s backend", (backend) => {
   const [c] = loadGolden("mlp_adam");
   it("matches every loss and the final weights", () => {
     expect(c).toBeDefined();
+    const previous = getBackend();
+    setBackend(backend);
+    onTestFinished(() => setBackend(previous));
     const model = mlp(c!["sizes"] as number[]);
     const sd = Object.fromEntries(Object.entries(c!["stateDict"] as Record<string, GoldenTensor>).map(([k, v]) => [k, fromGolden(v)]));
     model.loadStateDict(sd);

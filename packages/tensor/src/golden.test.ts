@@ -1,7 +1,7 @@
 // Every "op" case of ../shared/golden/pytorch-golden.json: forward values and gradients against PyTorch.
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadGolden, type GoldenTensor } from "@tsgrad/testing";
-import { Tensor, tensor } from "./index";
+import { Tensor, getBackend, setBackend, tensor } from "./index";
 
 type Arg = GoldenTensor | number;
 
@@ -43,8 +43,11 @@ function run(op: string, args: readonly (Tensor | number)[], kw: Record<string, 
   }
 }
 
-describe("PyTorch golden ops", () => {
+describe.each(["js", "wasm"] as const)("PyTorch golden ops on the %s backend", (backend) => {
   const cases = loadGolden("op");
+  const previous = getBackend();
+  beforeAll(() => setBackend(backend));
+  afterAll(() => setBackend(previous));
   it("covers the golden file", () => {
     expect(cases.length).toBeGreaterThanOrEqual(40);
   });

@@ -18,6 +18,7 @@ export type { GradcheckOptions } from "./gradcheck";
 export { ShapeError, GradcheckError } from "./errors";
 export { broadcastShapes, formatShape, numel } from "./shape";
 export type { Shape } from "./shape";
-export { gemm } from "./kernels/matmul";
+export { gemm, setBackend, getBackend } from "./compute";
+export type { Backend } from "./compute";
 export { setNumThreads, getNumThreads, setWorkerFactory } from "./parallel";
 export type { WorkerFactory, WorkerLike } from "./parallel";

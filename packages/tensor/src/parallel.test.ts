@@ -1,7 +1,7 @@
-// Worker-thread products: bit-identical to one thread for every layout and odd sizes; no worker with 1 thread.
+// Worker-thread products: bit-identical to one thread for every layout, odd sizes and both backends; no worker with 1 thread.
 import { Worker } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
-import { gemm, gemmSerial } from "./kernels/matmul";
+import { gemm, getBackend, setBackend, type Backend } from "./compute";
 import { getNumThreads, parallelCallCount, setNumThreads, setWorkerFactory } from "./parallel";
 import { Generator } from "./random";
 
@@ -50,28 +50,37 @@ describe("parallel gemm", () => {
     expect(() => setNumThreads(1.5)).toThrow(RangeError);
   });
 
-  it.each([
+  const shapes: [number, number, number, boolean, boolean][] = [
     [64, 128, 784, false, true],
     [128, 784, 64, true, false],
     [64, 784, 128, false, false],
     [67, 131, 129, true, true],
     [101, 97, 83, false, true],
-  ])("m=%i n=%i k=%i transA=%s transB=%s: 2 and 3 threads give bit-identical results", async (m, n, k, transA, transB) => {
-    setWorkerFactory((src) => new Worker(src, { eval: true }));
-    const g = new Generator(m * 7 + n);
-    const a = random(m * k, g), b = random(k * n, g), base = random(m * n, g);
-    for (const accumulate of [false, true]) {
-      const serial = base.slice();
-      gemmSerial(m, n, k, a, 0, transA, b, 0, transB, serial, 0, accumulate, 0, m);
-      for (const threads of [2, 3]) {
-        setNumThreads(threads);
-        const c = base.slice();
-        await runParallel(() => {
-          c.set(base);
-          gemm(m, n, k, a, 0, transA, b, 0, transB, c, 0, accumulate);
-        });
-        expect(Buffer.from(c.buffer).equals(Buffer.from(serial.buffer))).toBe(true);
+  ];
+  const cases = (["js", "wasm"] as Backend[]).flatMap((backend) => shapes.map((s) => [backend, ...s] as const));
+  it.each(cases)("%s m=%i n=%i k=%i transA=%s transB=%s: 2 and 3 threads give bit-identical results", async (backend, m, n, k, transA, transB) => {
+    const previous = getBackend();
+    setBackend(backend);
+    try {
+      setWorkerFactory((src) => new Worker(src, { eval: true }));
+      const g = new Generator(m * 7 + n);
+      const a = random(m * k, g), b = random(k * n, g), base = random(m * n, g);
+      for (const accumulate of [false, true]) {
+        setNumThreads(1);
+        const single = base.slice();
+        gemm(m, n, k, a, 0, transA, b, 0, transB, single, 0, accumulate);
+        for (const threads of [2, 3]) {
+          setNumThreads(threads);
+          const c = base.slice();
+          await runParallel(() => {
+            c.set(base);
+            gemm(m, n, k, a, 0, transA, b, 0, transB, c, 0, accumulate);
+          });
+          expect(Buffer.from(c.buffer).equals(Buffer.from(single.buffer))).toBe(true);
+        }
       }
+    } finally {
+      setBackend(previous);
     }
   });
 });

@@ -1,7 +1,9 @@
-// Fork/join over worker threads for the large matrix products: operands copied into one SharedArrayBuffer arena,
-// rows of C split between the calling thread and the workers, Atomics to start and join. Environment-neutral: the
-// host supplies how to start a worker (Node's worker_threads, or a browser Worker) with setWorkerFactory.
+// Fork/join over worker threads for the large matrix products: operands copied into one shared memory, rows of C
+// split between the calling thread and the workers, Atomics to start and join. Environment-neutral: the host
+// supplies how to start a worker (Node's worker_threads, or a browser Worker) with setWorkerFactory.
 import { gemmKernelSource, gemmSerial } from "./kernels/matmul";
+import { compileKernelModule, createMemory, sharedMemorySupported, WASM_PAGE_BYTES, wasmSimdSupported, type GemmLayout, type WasmMemory, type WasmModule } from "./wasm/index";
+import { wasmApi } from "./wasm/webassembly";
 
 /** The little a worker must offer: Node's `Worker` and the browser's `Worker` both fit. */
 export interface WorkerLike {
@@ -17,7 +19,7 @@ let factory: WorkerFactory | null = null;
 let requested = 1;
 let pool: Pool | null = null;
 
-/** Products below this many multiply-adds run on the calling thread alone (fork/join costs ~30 µs). */
+/** Products below this many multiply-adds run on the calling thread alone (a fork/join costs tens of µs). */
 export const PARALLEL_MIN_MACS = 1 << 19;
 
 /**
@@ -54,59 +56,87 @@ const SEQ = 0; // task sequence number, bumped to start a task
 const DONE = 1; // workers finished with the current task
 const READY = 2; // workers that have started
 const STOP = 3; // 1: workers exit
-const P = 8; // task parameters: m n k aOff transA bOff transB cOff accumulate
+const P = 8; // task: kind m n k aOff transA bOff transB cOff accumulate (offsets in f32 elements)
 const ROWS = 24; // per-worker [rowStart, rowEnd)
+const KINDS: Readonly<Record<GemmLayout | "js", number>> = { js: 0, nt: 1, nn: 2, tn: 3 };
+
+/** The shared memory: a shared wasm memory (grown in place) where WebAssembly allows it, else a SharedArrayBuffer. */
+interface Arena {
+  readonly memory: WasmMemory | null;
+  readonly module: WasmModule | null;
+  f32: Float32Array;
+}
 
 class Pool {
   private readonly workers: WorkerLike[] = [];
   private readonly control = new Int32Array(new SharedArrayBuffer(4 * (ROWS + 2 * 256)));
-  private arena: Float32Array = new Float32Array(0);
+  private arena: Arena | null = null;
 
   constructor(private readonly threads: number, private readonly start: WorkerFactory) {}
 
-  /** Workers ready to take rows; 0 while they start (the caller then computes alone: same result). */
-  private ready(): number {
-    return Atomics.load(this.control, READY);
-  }
-
-  private ensureArena(floats: number): boolean {
-    if (this.arena.length >= floats && this.workers.length > 0) return true;
+  /** Makes room for `floats` f32; returns false while workers are (re)starting (the caller computes alone). */
+  private ensureArena(floats: number, wantWasm: boolean): boolean {
+    const arena = this.arena;
+    if (arena !== null && (!wantWasm || arena.module !== null)) {
+      if (arena.f32.length >= floats) return Atomics.load(this.control, READY) >= this.workers.length;
+      if (arena.memory !== null) {
+        try {
+          arena.memory.grow(Math.ceil((4 * floats - arena.memory.buffer.byteLength) / WASM_PAGE_BYTES));
+        } catch {
+          return false; // past the maximum: this product runs on one thread
+        }
+        arena.f32 = new Float32Array(arena.memory.buffer);
+        return Atomics.load(this.control, READY) >= this.workers.length;
+      }
+    }
     this.close();
-    const size = Math.max(floats, this.arena.length * 2, 1 << 18);
-    this.arena = new Float32Array(new SharedArrayBuffer(4 * size));
+    const wasm = wasmApi() !== null && sharedMemorySupported();
+    const pages = Math.max(64, Math.ceil((4 * floats) / WASM_PAGE_BYTES) * 2);
+    if (wasm) {
+      const memory = createMemory({ initialPages: pages, maxPages: 16384, shared: true });
+      const module = wasmSimdSupported() ? compileKernelModule(true) : null;
+      this.arena = { memory, module, f32: new Float32Array(memory.buffer) };
+    } else {
+      this.arena = { memory: null, module: null, f32: new Float32Array(new SharedArrayBuffer(pages * WASM_PAGE_BYTES)) };
+    }
     Atomics.store(this.control, READY, 0);
     Atomics.store(this.control, STOP, 0);
-    Atomics.store(this.control, SEQ, 0);
+    const { memory, module, f32 } = this.arena;
     for (let w = 0; w < this.threads - 1; w++) {
       const worker = this.start(workerSource());
       worker.unref?.();
-      worker.postMessage({ control: this.control, arena: this.arena, id: w });
+      worker.postMessage({ control: this.control, memory, module, buffer: memory === null ? f32.buffer : null, id: w });
       this.workers.push(worker);
     }
     return false;
   }
 
   gemm(
-    m: number, n: number, k: number,
+    layout: GemmLayout | null, m: number, n: number, k: number,
     a: Float32Array, aOff: number, transA: boolean,
     b: Float32Array, bOff: number, transB: boolean,
     c: Float32Array, cOff: number, accumulate: boolean,
   ): boolean {
     const lenA = m * k, lenB = k * n, lenC = m * n;
-    if (!this.ensureArena(lenA + lenB + lenC)) return false;
-    const helpers = this.workers.length;
-    if (this.ready() < helpers) return false;
-    const arena = this.arena;
-    arena.set(a.subarray(aOff, aOff + lenA), 0);
-    arena.set(b.subarray(bOff, bOff + lenB), lenA);
-    const cAt = lenA + lenB;
-    if (accumulate) arena.set(c.subarray(cOff, cOff + lenC), cAt);
+    // Operands at 16-byte boundaries (whole f32x4 vectors).
+    const at = (x: number): number => (x + 3) & ~3;
+    const bAt = at(lenA), cAt = at(bAt + lenB);
+    if (!this.ensureArena(cAt + lenC, layout !== null)) return false;
+    const arena = this.arena!;
+    const kind = layout !== null && arena.module !== null ? KINDS[layout] : 0;
+    if (kind === 0 && layout !== null) return false; // wasm wanted but no shared SIMD module: stay on one thread
+    const f32 = arena.f32;
+    f32.set(a.subarray(aOff, aOff + lenA), 0);
+    f32.set(b.subarray(bOff, bOff + lenB), bAt);
+    if (accumulate) f32.set(c.subarray(cOff, cOff + lenC), cAt);
     const ctl = this.control;
-    ctl[P] = m; ctl[P + 1] = n; ctl[P + 2] = k;
-    ctl[P + 3] = 0; ctl[P + 4] = transA ? 1 : 0;
-    ctl[P + 5] = lenA; ctl[P + 6] = transB ? 1 : 0;
-    ctl[P + 7] = cAt; ctl[P + 8] = accumulate ? 1 : 0;
-    // Rows split evenly, in multiples of 4 (the kernel's tile), the calling thread taking the first share.
+    ctl[P] = kind;
+    ctl[P + 1] = m; ctl[P + 2] = n; ctl[P + 3] = k;
+    ctl[P + 4] = 0; ctl[P + 5] = transA ? 1 : 0;
+    ctl[P + 6] = bAt; ctl[P + 7] = transB ? 1 : 0;
+    ctl[P + 8] = cAt; ctl[P + 9] = accumulate ? 1 : 0;
+    // Rows split evenly, in multiples of 4 (the kernels' tile), the calling thread taking the first share.
+    const helpers = this.workers.length;
     const parts = helpers + 1;
     const bounds = [0];
     for (let t = 1; t < parts; t++) bounds.push(Math.min(m, Math.round((m * t) / parts / 4) * 4));
@@ -118,9 +148,10 @@ class Pool {
     Atomics.store(ctl, DONE, 0);
     Atomics.add(ctl, SEQ, 1);
     Atomics.notify(ctl, SEQ);
-    gemmSerial(m, n, k, arena, 0, transA, arena, lenA, transB, arena, cAt, accumulate, 0, bounds[1]!);
+    if (kind === 0) gemmSerial(m, n, k, f32, 0, transA, f32, bAt, transB, f32, cAt, accumulate, 0, bounds[1]!);
+    else localKernels(arena).gemm(layout!, m, n, k, 0, 4 * bAt, 4 * cAt, accumulate, 0, bounds[1]!);
     for (let d = Atomics.load(ctl, DONE); d < helpers; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
-    c.set(arena.subarray(cAt, cAt + lenC), cOff);
+    c.set(f32.subarray(cAt, cAt + lenC), cOff);
     return true;
   }
 
@@ -134,19 +165,34 @@ class Pool {
   }
 }
 
+/** The calling thread's instance of the kernel module on the pool's shared memory. */
+const instances = new WeakMap<Arena, { gemm: (layout: GemmLayout, m: number, n: number, k: number, a: number, b: number, c: number, acc: boolean, r0: number, r1: number) => void }>();
+
+function localKernels(arena: Arena) {
+  let k = instances.get(arena);
+  if (k === undefined) {
+    const api = wasmApi()!;
+    const fns = new api.Instance(arena.module!, { env: { memory: arena.memory } }).exports as Record<string, (...args: number[]) => void>;
+    const byLayout = { nt: fns["gemm_nt"]!, nn: fns["gemm_nn"]!, tn: fns["gemm_tn"]! };
+    k = { gemm: (layout, m, n, kk, a, b, c, acc, r0, r1) => byLayout[layout](m, n, kk, a, b, c, acc ? 1 : 0, r0, r1) };
+    instances.set(arena, k);
+  }
+  return k;
+}
+
 /**
  * Runs `gemm` with the pool when it pays (enough work, more than one thread, workers ready); returns false when the
- * caller should compute on its own thread.
+ * caller should compute on its own thread. `layout` selects the SIMD kernel (null: the JS kernel).
  */
 export function parallelGemm(
-  m: number, n: number, k: number,
+  layout: GemmLayout | null, m: number, n: number, k: number,
   a: Float32Array, aOff: number, transA: boolean,
   b: Float32Array, bOff: number, transB: boolean,
   c: Float32Array, cOff: number, accumulate: boolean,
 ): boolean {
   if (factory === null || requested < 2 || m * n * k < PARALLEL_MIN_MACS || m < 8) return false;
   pool ??= new Pool(requested, factory);
-  const ran = pool.gemm(m, n, k, a, aOff, transA, b, bOff, transB, c, cOff, accumulate);
+  const ran = pool.gemm(layout, m, n, k, a, aOff, transA, b, bOff, transB, c, cOff, accumulate);
   if (ran) parallelCalls++;
   return ran;
 }
@@ -160,12 +206,15 @@ export function parallelCallCount(): number {
 
 let source: string | null = null;
 
-/** The worker's script: the serial kernels' own source text plus a wait/compute/notify loop (Node or browser). */
+/** The worker's script: the JS kernel's own source text, the SIMD module's instance, and a wait/compute/notify loop. */
 function workerSource(): string {
   source ??= `"use strict";
 ${gemmKernelSource()}
 const kernel = ${gemmSerial.name}; // the name a bundler may have given it
-const run = ({ control: ctl, arena, id }) => {
+const run = ({ control: ctl, memory, module, buffer, id }) => {
+  let f32 = new Float32Array(memory !== null ? memory.buffer : buffer);
+  const wasm = module !== null ? new WebAssembly.Instance(module, { env: { memory } }).exports : null;
+  const simd = wasm === null ? [] : [null, wasm.gemm_nt, wasm.gemm_nn, wasm.gemm_tn];
   Atomics.add(ctl, ${READY}, 1);
   let seen = Atomics.load(ctl, ${SEQ});
   for (;;) {
@@ -174,9 +223,14 @@ const run = ({ control: ctl, arena, id }) => {
     if (seq === seen) continue;
     seen = seq;
     if (Atomics.load(ctl, ${STOP}) === 1) return;
-    const P = ${P};
-    kernel(ctl[P], ctl[P + 1], ctl[P + 2], arena, ctl[P + 3], ctl[P + 4] === 1, arena, ctl[P + 5], ctl[P + 6] === 1,
-      arena, ctl[P + 7], ctl[P + 8] === 1, ctl[${ROWS} + 2 * id], ctl[${ROWS} + 2 * id + 1]);
+    const P = ${P}, r0 = ctl[${ROWS} + 2 * id], r1 = ctl[${ROWS} + 2 * id + 1];
+    const kind = ctl[P], m = ctl[P + 1], n = ctl[P + 2], k = ctl[P + 3];
+    if (kind === 0) {
+      if (memory !== null && f32.byteLength !== memory.buffer.byteLength) f32 = new Float32Array(memory.buffer);
+      kernel(m, n, k, f32, ctl[P + 4], ctl[P + 5] === 1, f32, ctl[P + 6], ctl[P + 7] === 1, f32, ctl[P + 8], ctl[P + 9] === 1, r0, r1);
+    } else {
+      simd[kind](m, n, k, 4 * ctl[P + 4], 4 * ctl[P + 6], 4 * ctl[P + 8], ctl[P + 9], r0, r1);
+    }
     Atomics.add(ctl, ${DONE}, 1);
     Atomics.notify(ctl, ${DONE});
   }

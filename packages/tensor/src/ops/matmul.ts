@@ -2,7 +2,7 @@
 import { recordOp } from "../autograd";
 import { ShapeError } from "../errors";
 import { broadcastShapes, describeValue, formatShape, numel, sameShape, stridesOf } from "../shape";
-import { gemm } from "../kernels/matmul";
+import { gemm } from "../compute";
 import { sumToShape } from "../kernels/reduce";
 import { Tensor } from "../tensor";
 import { transposeSource } from "./movement";

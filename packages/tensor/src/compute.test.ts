@@ -1,0 +1,65 @@
+// The gemm dispatcher: both backends against a float64 reference, offsets and accumulate, backend selection.
+import { afterAll, describe, expect, it } from "vitest";
+import { gemm, getBackend, layoutOf, setBackend, type Backend } from "./compute";
+import { Generator } from "./random";
+import { wasmSimdSupported } from "./wasm/index";
+
+function reference(m: number, n: number, k: number, a: Float32Array, aOff: number, tA: boolean, b: Float32Array, bOff: number, tB: boolean): { value: Float64Array; scale: Float64Array } {
+  const value = new Float64Array(m * n);
+  const scale = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0, abs = 0;
+      for (let p = 0; p < k; p++) {
+        const x = a[aOff + (tA ? p * m + i : i * k + p)]! * b[bOff + (tB ? j * k + p : p * n + j)]!;
+        s += x;
+        abs += Math.abs(x);
+      }
+      value[i * n + j] = s;
+      scale[i * n + j] = abs;
+    }
+  }
+  return { value, scale };
+}
+
+const initial = getBackend();
+afterAll(() => setBackend(initial));
+
+describe("backend selection", () => {
+  it("defaults to wasm where SIMD runs, and validates setBackend", () => {
+    expect(initial).toBe(wasmSimdSupported() ? "wasm" : "js");
+    expect(() => setBackend("gpu" as Backend)).toThrow(/setBackend: expected "js" or "wasm", got "gpu"/);
+  });
+
+  it("maps transpose flags to SIMD layouts (both transposed stays in JS)", () => {
+    expect([layoutOf(false, true), layoutOf(false, false), layoutOf(true, false), layoutOf(true, true)]).toEqual(["nt", "nn", "tn", null]);
+  });
+});
+
+describe.each(["js", "wasm"] as const)("gemm on the %s backend", (backend) => {
+  it.each([
+    [1, 1, 1], [3, 5, 7], [17, 33, 13], [64, 128, 784], [128, 784, 64], [64, 10, 128], [65, 9, 130],
+  ])("m=%i n=%i k=%i, every layout, offsets, accumulate", (m, n, k) => {
+    setBackend(backend);
+    const g = new Generator(m + 100 * n + 10000 * k);
+    for (const [tA, tB] of [[false, true], [false, false], [true, false], [true, true]] as const) {
+      const a = Float32Array.from({ length: m * k + 3 }, () => g.nextFloat() * 2 - 1);
+      const b = Float32Array.from({ length: k * n + 5 }, () => g.nextFloat() * 2 - 1);
+      const base = Float32Array.from({ length: m * n + 2 }, () => g.nextFloat());
+      const { value, scale } = reference(m, n, k, a, 3, tA, b, 5, tB);
+      for (const accumulate of [false, true]) {
+        const c = base.slice();
+        gemm(m, n, k, a, 3, tA, b, 5, tB, c, 2, accumulate);
+        expect(c[0]).toBe(base[0]);
+        expect(c[1]).toBe(base[1]);
+        for (let t = 0; t < m * n; t++) {
+          const want = value[t]! + (accumulate ? base[2 + t]! : 0);
+          // A float32 sum of k products: |error| <= γ(k+1)·Σ|a·b| (+ one rounding of the accumulated value).
+          const gamma = ((k + 2) * 2 ** -24) / (1 - (k + 2) * 2 ** -24);
+          const bound = gamma * (scale[t]! + (accumulate ? Math.abs(base[2 + t]!) : 0)) + 1e-30;
+          expect(Math.abs(c[2 + t]! - want)).toBeLessThanOrEqual(bound);
+        }
+      }
+    }
+  });
+});
