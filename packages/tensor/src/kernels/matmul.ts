@@ -1,5 +1,4 @@
 // Matrix-product kernel on raw Float32Arrays (BLAS gemm-style transpose flags); knows nothing of tensors or autograd.
-import { parallelGemm } from "../parallel";
 
 /**
  * C[m×n] = op(A)·op(B) (or C += … when `accumulate`), where op(A) is m×k and op(B) is k×n.
@@ -16,7 +15,6 @@ export function gemm(
   c: Float32Array, cOff: number, accumulate = false,
   rowStart = 0, rowEnd = m,
 ): void {
-  if (rowStart === 0 && rowEnd === m && parallelGemm(m, n, k, a, aOff, transA, b, bOff, transB, c, cOff, accumulate)) return;
   gemmSerial(m, n, k, a, aOff, transA, b, bOff, transB, c, cOff, accumulate, rowStart, rowEnd);
 }
 
