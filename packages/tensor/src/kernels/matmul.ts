@@ -5,8 +5,8 @@
  * A is stored row-major as [m, k], or as [k, m] when `transA`; B as [k, n], or as [n, k] when `transB`.
  * Operands are read in place at the given offsets: transposed layouts are never copied.
  *
- * The inner loop keeps a 4×4 block of C in local variables (16 accumulators, 8 loads per 16 multiply-adds) and
- * each element's sum runs over p = 0…k−1 in order, so results do not depend on how rows are split across workers.
+ * Register-tiled: 4×4 blocks of C in local variables, one specialised loop per layout (see {@link gemmSerial}). Each
+ * element's sum runs over p = 0…k−1 in order in float64, so results do not depend on how rows are split across workers.
  */
 export function gemm(
   m: number, n: number, k: number,
@@ -19,10 +19,175 @@ export function gemm(
 }
 
 /**
- * {@link gemm} on the calling thread only. Self-contained (it calls nothing but {@link gemmEdge}): worker threads run
- * its source text.
+ * {@link gemm} on the calling thread only. Self-contained (it calls only the kernels listed in
+ * {@link gemmKernelSource}): worker threads run its source text.
+ *
+ * Each layout a `Linear` needs has its own loop with constant strides (V8 then folds the index arithmetic and every
+ * call site stays monomorphic); the fourth (both transposed) takes the generic-stride loop. Whatever the path, C[i, j]
+ * is the float64 sum of op(A)[i, p]·op(B)[p, j] over p = 0…k−1 in order, rounded once to float32 at the store (added
+ * to C first when `accumulate`): results are bit-identical however rows are split.
  */
 export function gemmSerial(
+  m: number, n: number, k: number,
+  a: Float32Array, aOff: number, transA: boolean,
+  b: Float32Array, bOff: number, transB: boolean,
+  c: Float32Array, cOff: number, accumulate: boolean,
+  rowStart: number, rowEnd: number,
+): void {
+  if (!transA && transB) gemmNT(m, n, k, a, aOff, b, bOff, c, cOff, accumulate, rowStart, rowEnd);
+  else if (transA && !transB) gemmTN(m, n, k, a, aOff, b, bOff, c, cOff, accumulate, rowStart, rowEnd);
+  else if (!transA) gemmNN(m, n, k, a, aOff, b, bOff, c, cOff, accumulate, rowStart, rowEnd);
+  else gemmStrided(m, n, k, a, aOff, transA, b, bOff, transB, c, cOff, accumulate, rowStart, rowEnd);
+}
+
+/**
+ * C = A·Bᵀ with A stored [m, k] and B stored [n, k] (a `Linear`'s forward x·Wᵀ): each element is a dot product of two
+ * contiguous rows. 4×4 tiles of C in locals, one index p for the eight row streams.
+ */
+export function gemmNT(
+  m: number, n: number, k: number,
+  a: Float32Array, aOff: number,
+  b: Float32Array, bOff: number,
+  c: Float32Array, cOff: number, accumulate: boolean,
+  rowStart: number, rowEnd: number,
+): void {
+  const i4 = rowStart + ((rowEnd - rowStart) & ~3);
+  const n4 = n & ~3;
+  for (let i = rowStart; i < i4; i += 4) {
+    const ar0 = aOff + i * k, ar1 = ar0 + k, ar2 = ar1 + k, ar3 = ar2 + k;
+    const cr0 = cOff + i * n, cr1 = cr0 + n, cr2 = cr1 + n, cr3 = cr2 + n;
+    for (let j = 0; j < n4; j += 4) {
+      const br0 = bOff + j * k, br1 = br0 + k, br2 = br1 + k, br3 = br2 + k;
+      let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+      let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      for (let p = 0; p < k; p++) {
+        const b0 = b[(br0 + p) | 0]!, b1 = b[(br1 + p) | 0]!, b2 = b[(br2 + p) | 0]!, b3 = b[(br3 + p) | 0]!;
+        let av = a[(ar0 + p) | 0]!;
+        c00 += av * b0; c01 += av * b1; c02 += av * b2; c03 += av * b3;
+        av = a[(ar1 + p) | 0]!;
+        c10 += av * b0; c11 += av * b1; c12 += av * b2; c13 += av * b3;
+        av = a[(ar2 + p) | 0]!;
+        c20 += av * b0; c21 += av * b1; c22 += av * b2; c23 += av * b3;
+        av = a[(ar3 + p) | 0]!;
+        c30 += av * b0; c31 += av * b1; c32 += av * b2; c33 += av * b3;
+      }
+      if (accumulate) {
+        c[cr0 + j]! += c00; c[cr0 + j + 1]! += c01; c[cr0 + j + 2]! += c02; c[cr0 + j + 3]! += c03;
+        c[cr1 + j]! += c10; c[cr1 + j + 1]! += c11; c[cr1 + j + 2]! += c12; c[cr1 + j + 3]! += c13;
+        c[cr2 + j]! += c20; c[cr2 + j + 1]! += c21; c[cr2 + j + 2]! += c22; c[cr2 + j + 3]! += c23;
+        c[cr3 + j]! += c30; c[cr3 + j + 1]! += c31; c[cr3 + j + 2]! += c32; c[cr3 + j + 3]! += c33;
+      } else {
+        c[cr0 + j] = c00; c[cr0 + j + 1] = c01; c[cr0 + j + 2] = c02; c[cr0 + j + 3] = c03;
+        c[cr1 + j] = c10; c[cr1 + j + 1] = c11; c[cr1 + j + 2] = c12; c[cr1 + j + 3] = c13;
+        c[cr2 + j] = c20; c[cr2 + j + 1] = c21; c[cr2 + j + 2] = c22; c[cr2 + j + 3] = c23;
+        c[cr3 + j] = c30; c[cr3 + j + 1] = c31; c[cr3 + j + 2] = c32; c[cr3 + j + 3] = c33;
+      }
+    }
+    for (let r = 0; r < 4; r++) gemmEdge(i + r, n4, n, k, a, aOff + (i + r) * k, 1, b, bOff, 1, k, c, cOff, accumulate);
+  }
+  for (let i = i4; i < rowEnd; i++) gemmEdge(i, 0, n, k, a, aOff + i * k, 1, b, bOff, 1, k, c, cOff, accumulate);
+}
+
+/**
+ * C = Aᵀ·B with A stored [k, m] and B stored [k, n] (a `Linear`'s weight gradient dYᵀ·x): a sum of rank-1 updates,
+ * each step p reading four contiguous values of a row of A and four of a row of B. 4×4 tiles of C in locals.
+ */
+export function gemmTN(
+  m: number, n: number, k: number,
+  a: Float32Array, aOff: number,
+  b: Float32Array, bOff: number,
+  c: Float32Array, cOff: number, accumulate: boolean,
+  rowStart: number, rowEnd: number,
+): void {
+  const i4 = rowStart + ((rowEnd - rowStart) & ~3);
+  const n4 = n & ~3;
+  for (let i = rowStart; i < i4; i += 4) {
+    const cr0 = cOff + i * n, cr1 = cr0 + n, cr2 = cr1 + n, cr3 = cr2 + n;
+    for (let j = 0; j < n4; j += 4) {
+      let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+      let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      let pa = aOff + i, pb = bOff + j;
+      for (let p = 0; p < k; p++) {
+        const b0 = b[pb]!, b1 = b[pb + 1]!, b2 = b[pb + 2]!, b3 = b[pb + 3]!;
+        let av = a[pa]!;
+        c00 += av * b0; c01 += av * b1; c02 += av * b2; c03 += av * b3;
+        av = a[pa + 1]!;
+        c10 += av * b0; c11 += av * b1; c12 += av * b2; c13 += av * b3;
+        av = a[pa + 2]!;
+        c20 += av * b0; c21 += av * b1; c22 += av * b2; c23 += av * b3;
+        av = a[pa + 3]!;
+        c30 += av * b0; c31 += av * b1; c32 += av * b2; c33 += av * b3;
+        pa += m;
+        pb += n;
+      }
+      if (accumulate) {
+        c[cr0 + j]! += c00; c[cr0 + j + 1]! += c01; c[cr0 + j + 2]! += c02; c[cr0 + j + 3]! += c03;
+        c[cr1 + j]! += c10; c[cr1 + j + 1]! += c11; c[cr1 + j + 2]! += c12; c[cr1 + j + 3]! += c13;
+        c[cr2 + j]! += c20; c[cr2 + j + 1]! += c21; c[cr2 + j + 2]! += c22; c[cr2 + j + 3]! += c23;
+        c[cr3 + j]! += c30; c[cr3 + j + 1]! += c31; c[cr3 + j + 2]! += c32; c[cr3 + j + 3]! += c33;
+      } else {
+        c[cr0 + j] = c00; c[cr0 + j + 1] = c01; c[cr0 + j + 2] = c02; c[cr0 + j + 3] = c03;
+        c[cr1 + j] = c10; c[cr1 + j + 1] = c11; c[cr1 + j + 2] = c12; c[cr1 + j + 3] = c13;
+        c[cr2 + j] = c20; c[cr2 + j + 1] = c21; c[cr2 + j + 2] = c22; c[cr2 + j + 3] = c23;
+        c[cr3 + j] = c30; c[cr3 + j + 1] = c31; c[cr3 + j + 2] = c32; c[cr3 + j + 3] = c33;
+      }
+    }
+    for (let r = 0; r < 4; r++) gemmEdge(i + r, n4, n, k, a, aOff + i + r, m, b, bOff, n, 1, c, cOff, accumulate);
+  }
+  for (let i = i4; i < rowEnd; i++) gemmEdge(i, 0, n, k, a, aOff + i, m, b, bOff, n, 1, c, cOff, accumulate);
+}
+
+/**
+ * C = A·B with A stored [m, k] and B stored [k, n] (a `Linear`'s input gradient dY·W): rank-1 updates over
+ * contiguous rows of B, four rows of A read at one index p. 4×4 tiles of C in locals.
+ */
+export function gemmNN(
+  m: number, n: number, k: number,
+  a: Float32Array, aOff: number,
+  b: Float32Array, bOff: number,
+  c: Float32Array, cOff: number, accumulate: boolean,
+  rowStart: number, rowEnd: number,
+): void {
+  const i4 = rowStart + ((rowEnd - rowStart) & ~3);
+  const n4 = n & ~3;
+  for (let i = rowStart; i < i4; i += 4) {
+    const ar0 = aOff + i * k, ar1 = ar0 + k, ar2 = ar1 + k, ar3 = ar2 + k;
+    const cr0 = cOff + i * n, cr1 = cr0 + n, cr2 = cr1 + n, cr3 = cr2 + n;
+    for (let j = 0; j < n4; j += 4) {
+      let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+      let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      let pb = bOff + j;
+      for (let p = 0; p < k; p++) {
+        const b0 = b[pb]!, b1 = b[pb + 1]!, b2 = b[pb + 2]!, b3 = b[pb + 3]!;
+        let av = a[(ar0 + p) | 0]!;
+        c00 += av * b0; c01 += av * b1; c02 += av * b2; c03 += av * b3;
+        av = a[(ar1 + p) | 0]!;
+        c10 += av * b0; c11 += av * b1; c12 += av * b2; c13 += av * b3;
+        av = a[(ar2 + p) | 0]!;
+        c20 += av * b0; c21 += av * b1; c22 += av * b2; c23 += av * b3;
+        av = a[(ar3 + p) | 0]!;
+        c30 += av * b0; c31 += av * b1; c32 += av * b2; c33 += av * b3;
+        pb += n;
+      }
+      if (accumulate) {
+        c[cr0 + j]! += c00; c[cr0 + j + 1]! += c01; c[cr0 + j + 2]! += c02; c[cr0 + j + 3]! += c03;
+        c[cr1 + j]! += c10; c[cr1 + j + 1]! += c11; c[cr1 + j + 2]! += c12; c[cr1 + j + 3]! += c13;
+        c[cr2 + j]! += c20; c[cr2 + j + 1]! += c21; c[cr2 + j + 2]! += c22; c[cr2 + j + 3]! += c23;
+        c[cr3 + j]! += c30; c[cr3 + j + 1]! += c31; c[cr3 + j + 2]! += c32; c[cr3 + j + 3]! += c33;
+      } else {
+        c[cr0 + j] = c00; c[cr0 + j + 1] = c01; c[cr0 + j + 2] = c02; c[cr0 + j + 3] = c03;
+        c[cr1 + j] = c10; c[cr1 + j + 1] = c11; c[cr1 + j + 2] = c12; c[cr1 + j + 3] = c13;
+        c[cr2 + j] = c20; c[cr2 + j + 1] = c21; c[cr2 + j + 2] = c22; c[cr2 + j + 3] = c23;
+        c[cr3 + j] = c30; c[cr3 + j + 1] = c31; c[cr3 + j + 2] = c32; c[cr3 + j + 3] = c33;
+      }
+    }
+    for (let r = 0; r < 4; r++) gemmEdge(i + r, n4, n, k, a, ar0 + r * k, 1, b, bOff, n, 1, c, cOff, accumulate);
+  }
+  for (let i = i4; i < rowEnd; i++) gemmEdge(i, 0, n, k, a, aOff + i * k, 1, b, bOff, n, 1, c, cOff, accumulate);
+}
+
+/** Any layout through generic strides (used for Aᵀ·Bᵀ): 4×4 tiles of C in locals, 8 loads per 16 multiply-adds. */
+export function gemmStrided(
   m: number, n: number, k: number,
   a: Float32Array, aOff: number, transA: boolean,
   b: Float32Array, bOff: number, transB: boolean,
@@ -98,5 +263,5 @@ export function gemmEdge(
  * `gemmSerial` with the signature above. Keep the kernels self-contained (no imports, no module-level state).
  */
 export function gemmKernelSource(): string {
-  return [gemmEdge, gemmSerial].map((f) => f.toString()).join("\n");
+  return [gemmEdge, gemmNT, gemmTN, gemmNN, gemmStrided, gemmSerial].map((f) => f.toString()).join("\n");
 }
