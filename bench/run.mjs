@@ -51,19 +51,21 @@ if (wanted("step")) {
   const file = await bundle("step");
   console.log("\n== one training step: 784→128→10 MLP, batch 64, cross-entropy, Adam (median after warm-up) ==");
   const results = [
-    runJson(file, ["1", "400"]),
-    runJson(file, ["2", "400"]),
+    runJson(file, ["1", "400", "js"]),
+    runJson(file, ["2", "400", "js"]),
+    runJson(file, ["1", "1000", "wasm"]),
+    runJson(file, ["2", "1000", "wasm"]),
     runJson(join(peers, "tfjs-step.mjs"), ["wasm", "300"]),
     runJson(join(peers, "tfjs-step.mjs"), ["cpu", "60"]),
   ];
-  const ref = results.find((r) => r.system === "tsgrad-2t") ?? results[0];
+  const ref = results.find((r) => r.system === "tsgrad-wasm-2t") ?? results[0];
   const stepsPerEpoch = Math.ceil(60000 / 64);
-  console.log("system        ms/step   × tsgrad-2t  s/epoch*  peak RSS MB   GFLOP/s fwd x·Wᵀ  dY·W   dWᵀ");
+  console.log("system             ms/step  × tsgrad-wasm-2t  s/epoch*  peak RSS MB   GFLOP/s x·Wᵀ   dY·W    dYᵀ·x");
   for (const r of results) {
     console.log(
-      `${r.system.padEnd(12)} ${r.msPerStep.toFixed(2).padStart(8)} ${(r.msPerStep / ref.msPerStep).toFixed(2).padStart(11)}` +
+      `${r.system.padEnd(17)} ${r.msPerStep.toFixed(2).padStart(8)} ${(r.msPerStep / ref.msPerStep).toFixed(2).padStart(16)}` +
         ` ${((r.msPerStep * stepsPerEpoch) / 1000).toFixed(1).padStart(9)} ${r.peakRssMB.toFixed(0).padStart(12)}` +
-        `   ${r.gflops.forward.toFixed(2).padStart(14)} ${r.gflops.gradInput.toFixed(2).padStart(6)} ${r.gflops.gradWeight.toFixed(2).padStart(6)}`,
+        `   ${r.gflops.forward.toFixed(2).padStart(10)} ${r.gflops.gradInput.toFixed(2).padStart(6)} ${r.gflops.gradWeight.toFixed(2).padStart(8)}`,
     );
   }
   console.log("* implied seconds per epoch of 60,000 images (938 steps), training steps only");

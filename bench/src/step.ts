@@ -1,13 +1,18 @@
 // One training step of the reference MLP in tsgrad (784→128→10, batch 64, cross-entropy, Adam 1e-3).
 // Prints one JSON line: median ms per step after warm-up, peak RSS, and GFLOP/s of the step's matmul shapes.
-// Usage: node step.mjs [threads] [steps]
-import { Generator, gemm, tensor, type Tensor } from "@tsgrad/tensor";
+// Usage: node step.mjs [threads] [steps] [js|wasm]
+import { Worker } from "node:worker_threads";
+import { Generator, gemm, getBackend, setBackend, setNumThreads, setWorkerFactory, tensor, type Tensor } from "@tsgrad/tensor";
 import { CrossEntropyLoss, Linear, ReLU, Sequential } from "@tsgrad/nn";
 import { Adam } from "@tsgrad/optim";
 import { median, timeIt } from "./stats";
 
 const threads = Number(process.argv[2] ?? 1);
 const steps = Number(process.argv[3] ?? 300);
+const backendArg = process.argv[4];
+if (backendArg === "js" || backendArg === "wasm") setBackend(backendArg);
+setWorkerFactory((src: string) => new Worker(src, { eval: true }));
+setNumThreads(threads);
 const B = 64, IN = 784, H = 128, OUT = 10, POOL = 16;
 
 // The same synthetic batches as the peers: an LCG over [0, 1) pixels and labels 0–9.
@@ -41,7 +46,7 @@ function gflops(m: number, n: number, k: number, transA: boolean, transB: boolea
   return (2 * m * n * k) / (ms * 1e6);
 }
 
-const warmup = Math.min(50, Math.floor(steps / 4));
+const warmup = Math.min(100, Math.floor(steps / 4));
 for (let i = 0; i < warmup; i++) step(i);
 const rssAfterWarmup = process.memoryUsage().rss;
 const times: number[] = [];
@@ -53,7 +58,7 @@ for (let i = 0; i < steps; i++) {
 const rssEnd = process.memoryUsage().rss;
 console.log(
   JSON.stringify({
-    system: `tsgrad-${threads}t`,
+    system: `tsgrad-${getBackend()}-${threads}t`,
     msPerStep: median(times),
     steps,
     peakRssMB: process.resourceUsage().maxRSS / 1024,

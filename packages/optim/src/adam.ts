@@ -1,5 +1,5 @@
 // Adam and AdamW as torch.optim: bias correction, amsgrad, maximize, coupled/decoupled weight decay, one fused pass.
-import type { Tensor } from "@tsgrad/tensor";
+import { adamStep, type Tensor } from "@tsgrad/tensor";
 import { Optimizer, snapshot, type ParamGroup, type ParamStateDict, type Params } from "./optimizer";
 
 /** Options of {@link Adam} (PyTorch's defaults). */
@@ -120,6 +120,12 @@ class AdamBase extends Optimizer<AdamGroupOptions, AdamState> {
         const vMax = amsgrad ? s.maxExpAvgSq : null;
         const n = theta.length;
         if (this.decoupled && weightDecay !== 0) for (let i = 0; i < n; i++) theta[i] = theta[i]! * decay;
+        if (!amsgrad && !maximize) {
+          // The common case: the tensor package's fused kernel (SIMD on the wasm backend), same float32 operations.
+          const [beta1, beta2] = group.betas;
+          adamStep(theta, grad, m, v, { lr, beta1, beta2, eps, weightDecay: coupled ? weightDecay : 0, step: s.step });
+          continue;
+        }
         for (let i = 0; i < n; i++) {
           let g = maximize ? -grad[i]! : grad[i]!;
           if (coupled) g = f(g + f(wd * theta[i]!));

@@ -1,6 +1,6 @@
 // The gemm dispatcher: both backends against a float64 reference, offsets and accumulate, backend selection.
 import { afterAll, describe, expect, it } from "vitest";
-import { gemm, getBackend, layoutOf, setBackend, type Backend } from "./compute";
+import { adamStep, gemm, getBackend, layoutOf, setBackend, type Backend } from "./compute";
 import { Generator } from "./random";
 import { wasmSimdSupported } from "./wasm/index";
 
@@ -61,5 +61,40 @@ describe.each(["js", "wasm"] as const)("gemm on the %s backend", (backend) => {
         }
       }
     }
+  });
+});
+
+describe("adamStep", () => {
+  /** PyTorch's float32 Adam, written out with Math.fround after every operation. */
+  function reference(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, wd: number, step: number): void {
+    const f = Math.fround;
+    for (let i = 0; i < p.length; i++) {
+      const gi = wd !== 0 ? f(g[i]! + f(f(wd) * p[i]!)) : g[i]!;
+      m[i] = f(f(m[i]! * f(0.9)) + f(gi * f(1 - 0.9)));
+      v[i] = f(f(v[i]! * f(0.999)) + f(f(gi * f(1 - 0.999)) * gi));
+      const denom = f(f(f(Math.sqrt(v[i]!)) / f(Math.sqrt(1 - 0.999 ** step))) + f(1e-8));
+      p[i] = f(p[i]! + f(f(-lr / (1 - 0.9 ** step)) * f(m[i]! / denom)));
+    }
+  }
+
+  it.each([
+    ["js", 0], ["js", 0.01], ["wasm", 0], ["wasm", 0.01],
+  ] as const)("%s backend, weight decay %s: bit for bit PyTorch's float32 order over 5 steps (odd length)", (backend, wd) => {
+    setBackend(backend);
+    const g = new Generator(7);
+    const n = 1003;
+    const rnd = (scale: number) => Float32Array.from({ length: n }, () => (g.nextFloat() * 2 - 1) * scale);
+    const p = rnd(1), m = new Float32Array(n), v = new Float32Array(n);
+    const [rp, rm, rv] = [p.slice(), m.slice(), v.slice()];
+    for (let step = 1; step <= 5; step++) {
+      const grad = rnd(step === 3 ? 1e-6 : 0.1);
+      const before = grad.slice();
+      adamStep(p, grad, m, v, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: wd, step });
+      reference(rp, grad, rm, rv, 1e-3, wd, step);
+      expect(grad).toEqual(before);
+    }
+    expect(Buffer.from(p.buffer).equals(Buffer.from(rp.buffer))).toBe(true);
+    expect(Buffer.from(m.buffer).equals(Buffer.from(rm.buffer))).toBe(true);
+    expect(Buffer.from(v.buffer).equals(Buffer.from(rv.buffer))).toBe(true);
   });
 });

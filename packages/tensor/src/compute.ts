@@ -63,12 +63,8 @@ function wasmGemm(
   a: Float32Array, aOff: number, b: Float32Array, bOff: number,
   c: Float32Array, cOff: number, accumulate: boolean,
 ): void {
-  if (local === null) {
-    const kernels = createWasmKernels({ initialPages: 32 });
-    if (kernels === null) throw new Error("internal: the wasm backend is selected but SIMD is unavailable");
-    local = { kernels, arena: new Arena(kernels.memory) };
-  }
-  const { kernels, arena } = local;
+  if (local === null) localKernels();
+  const { kernels, arena } = local!;
   const lenA = m * k, lenB = k * n, lenC = m * n;
   arena.reset();
   const pa = arena.alloc(lenA), pb = arena.alloc(lenB), pc = arena.alloc(lenC);
@@ -78,4 +74,65 @@ function wasmGemm(
   if (accumulate) heap.set(c.subarray(cOff, cOff + lenC), pc >> 2);
   kernels.gemm(layout, m, n, k, pa, pb, pc, accumulate);
   c.set(kernels.heap.f32.subarray(pc >> 2, (pc >> 2) + lenC), cOff);
+}
+
+/** Hyperparameters of one Adam step (`torch.optim.Adam`, coupled weight decay), step counted from 1. */
+export interface AdamStepScalars {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly step: number;
+}
+
+/**
+ * One Adam update in place, in float32 and in PyTorch's operation order (each operation rounded to float32, as
+ * PyTorch's float32 tensors do): `g' = g + wd·p` (when wd ≠ 0), `m = β1·m + (1−β1)·g'`, `v = β2·v + ((1−β2)·g')·g'`,
+ * `p = p − (lr/(1−β1^t))·(m / (√v/√(1−β2^t) + eps))`. `grad` is read only. On the wasm backend the arrays are copied
+ * into the module's memory and updated with SIMD (same results bit for bit: every f32 operation is IEEE-rounded).
+ */
+export function adamStep(
+  param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, s: AdamStepScalars,
+): void {
+  const n = param.length;
+  if (getBackend() === "wasm" && n >= 256) {
+    if (local === null) localKernels();
+    const { kernels, arena } = local!;
+    arena.reset();
+    const pp = arena.alloc(n), pg = arena.alloc(n), pm = arena.alloc(n), pv = arena.alloc(n);
+    const heap = kernels.heap.f32;
+    heap.set(param, pp >> 2);
+    heap.set(grad, pg >> 2);
+    heap.set(expAvg, pm >> 2);
+    heap.set(expAvgSq, pv >> 2);
+    kernels.adam(pp, pg, pm, pv, n, s);
+    const out = kernels.heap.f32;
+    param.set(out.subarray(pp >> 2, (pp >> 2) + n));
+    expAvg.set(out.subarray(pm >> 2, (pm >> 2) + n));
+    expAvgSq.set(out.subarray(pv >> 2, (pv >> 2) + n));
+    return;
+  }
+  const f = Math.fround;
+  const b1 = f(s.beta1), b2 = f(s.beta2), omb1 = f(1 - s.beta1), omb2 = f(1 - s.beta2);
+  const wd = f(s.weightDecay), eps = f(s.eps);
+  const stepSize = f(s.lr / (1 - s.beta1 ** s.step));
+  const bc2Sqrt = f(Math.sqrt(1 - s.beta2 ** s.step));
+  const decay = wd !== 0;
+  for (let i = 0; i < n; i++) {
+    const p = param[i]!;
+    const g = decay ? f(grad[i]! + f(wd * p)) : grad[i]!;
+    const m = f(f(expAvg[i]! * b1) + f(omb1 * g));
+    const v = f(f(expAvgSq[i]! * b2) + f(f(omb2 * g) * g));
+    expAvg[i] = m;
+    expAvgSq[i] = v;
+    const denom = f(f(f(Math.sqrt(v)) / bc2Sqrt) + eps);
+    param[i] = p - f(stepSize * f(m / denom));
+  }
+}
+
+function localKernels(): void {
+  const kernels = createWasmKernels({ initialPages: 32 });
+  if (kernels === null) throw new Error("internal: the wasm backend is selected but SIMD is unavailable");
+  local = { kernels, arena: new Arena(kernels.memory) };
 }
