@@ -1,4 +1,5 @@
-// gemm against a plain float64 triple loop: all four transpose layouts, odd sizes, accumulate, row sub-ranges.
+// gemm against a plain float64 triple loop: all four transpose layouts, odd sizes, accumulate, row sub-ranges, and the
+// exact numeric definition (float64 sum in p order, one rounding to float32) bit for bit around the 4×4 tile.
 import { describe, expect, it } from "vitest";
 import { Generator } from "../random";
 import { gemm } from "./matmul";
@@ -104,5 +105,50 @@ describe("gemm", () => {
     gemm(m, n, k, a, 0, ta, b, 0, tb, accSplit, 0, true, 0, 13);
     gemm(m, n, k, a, 0, ta, b, 0, tb, accSplit, 0, true, 13, 33);
     expect(accSplit).toEqual(acc);
+  });
+
+  // Sizes below, at and around the 4×4 tile, so every element goes through the tiled path, the edge path or both.
+  const odd = [1, 2, 3, 5, 6, 7, 9, 11, 13, 17, 33];
+
+  it.each(layouts)("equals the float64 p-ordered sum rounded once, bit for bit (transA=%s transB=%s)", (ta, tb) => {
+    const g = new Generator(ta ? (tb ? 41 : 42) : tb ? 43 : 44);
+    for (const m of odd) {
+      for (const n of odd) {
+        for (const k of odd) {
+          const a = randomArray(m * k + 3, g);
+          const b = randomArray(k * n + 2, g);
+          const c0 = randomArray(m * n + 1, g);
+          const exact = reference(m, n, k, a, 3, ta, b, 2, tb);
+          const c = new Float32Array(m * n + 1).fill(NaN);
+          gemm(m, n, k, a, 3, ta, b, 2, tb, c, 1);
+          expect(c.subarray(1)).toEqual(Float32Array.from(exact));
+          const acc = c0.slice();
+          gemm(m, n, k, a, 3, ta, b, 2, tb, acc, 1, true);
+          expect(acc.subarray(1)).toEqual(Float32Array.from(exact, (v, i) => v + c0[i + 1]!));
+          expect(acc[0]).toBe(c0[0]);
+        }
+      }
+    }
+  });
+
+  it.each(layouts)("row ranges around the tile are bit-identical to one call and leave other rows (transA=%s transB=%s)", (ta, tb) => {
+    const g = new Generator(ta ? (tb ? 51 : 52) : tb ? 53 : 54);
+    for (const [m, n, k] of [[13, 11, 9], [33, 7, 17], [9, 33, 5], [17, 6, 33]] as const) {
+      const a = randomArray(m * k, g);
+      const b = randomArray(k * n, g);
+      const whole = new Float32Array(m * n);
+      gemm(m, n, k, a, 0, ta, b, 0, tb, whole, 0);
+      for (let lo = 0; lo <= m; lo += 3) {
+        for (const hi of [lo, lo + 1, lo + 2, lo + 5, lo + 6, m].filter((h) => h >= lo && h <= m)) {
+          const part = new Float32Array(m * n).fill(-3);
+          gemm(m, n, k, a, 0, ta, b, 0, tb, part, 0, false, lo, hi);
+          for (let i = 0; i < m; i++) {
+            const got = part.subarray(i * n, (i + 1) * n);
+            if (i >= lo && i < hi) expect(got).toEqual(whole.subarray(i * n, (i + 1) * n));
+            else expect(Array.from(got)).toEqual(new Array<number>(n).fill(-3));
+          }
+        }
+      }
+    }
   });
 });
