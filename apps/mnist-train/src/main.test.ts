@@ -123,7 +123,7 @@ describe("mnist-train CLI", () => {
     const records = readFileSync(metrics, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number>);
     expect(records.map((x) => x["epoch"])).toEqual([1, 2]);
     for (const rec of records) {
-      expect(Object.keys(rec).sort()).toEqual(["epoch", "seconds", "testAccuracy", "testLoss", "trainLoss"]);
+      expect(Object.keys(rec).sort()).toEqual(["epoch", "rssMB", "seconds", "testAccuracy", "testLoss", "trainLoss"]);
       expect(rec["testAccuracy"]).toBeGreaterThanOrEqual(0);
       expect(rec["testAccuracy"]).toBeLessThanOrEqual(1);
     }

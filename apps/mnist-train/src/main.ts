@@ -210,7 +210,10 @@ async function train(o: TrainOptions): Promise<number> {
       }
       const ev = evaluate(model, data.test);
       const seconds = (performance.now() - t0) / 1000;
-      const record: EpochRecord = { epoch: epoch + 1, trainLoss: state.lossSum / state.imagesSeen, testLoss: ev.loss, testAccuracy: ev.accuracy, seconds };
+      const record: EpochRecord = {
+        epoch: epoch + 1, trainLoss: state.lossSum / state.imagesSeen, testLoss: ev.loss, testAccuracy: ev.accuracy, seconds,
+        rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
+      };
       history.push(record);
       state = { batchesDone: 0, lossSum: 0, imagesSeen: 0 };
       saveCheckpoint(epoch + 1, state, null);

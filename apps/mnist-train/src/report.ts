@@ -8,6 +8,8 @@ export interface EpochRecord {
   readonly testAccuracy: number;
   /** Wall time of the epoch (training and evaluation); null when trained by an earlier run whose metrics are gone. */
   readonly seconds: number | null;
+  /** Resident memory of the process at the end of the epoch, in MB (absent for epochs of an earlier run). */
+  readonly rssMB?: number;
 }
 
 /** What the report shows. */
