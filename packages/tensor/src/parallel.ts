@@ -218,6 +218,9 @@ const run = ({ control: ctl, memory, module, buffer, id }) => {
   Atomics.add(ctl, ${READY}, 1);
   let seen = Atomics.load(ctl, ${SEQ});
   for (;;) {
+    // Spin briefly before sleeping: a training step issues products a few hundred µs apart, and waking a sleeping
+    // thread costs more than that on some machines.
+    for (let spin = 0; spin < 50000 && Atomics.load(ctl, ${SEQ}) === seen; spin++);
     Atomics.wait(ctl, ${SEQ}, seen);
     const seq = Atomics.load(ctl, ${SEQ});
     if (seq === seen) continue;
