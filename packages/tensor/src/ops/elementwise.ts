@@ -172,7 +172,19 @@ export function sigmoid(x: Tensor): Tensor {
   );
 }
 
-/** max(x, 0). d/dx = 1 where x > 0, else 0 (0 at the kink, as PyTorch). */
+/** max(x, 0) (NaN stays NaN). d/dx = 1 where x > 0, else 0 (0 at the kink, as PyTorch): the backward is a mask pass. */
 export function relu(x: Tensor): Tensor {
-  return unary("relu", x, (v) => (v > 0 ? v : v === v ? 0 : v), (g, v) => (v > 0 ? g : 0));
+  checkSelf(x, "relu");
+  const xd = x.data;
+  const n = xd.length;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = xd[i]!;
+    out[i] = v > 0 ? v : v === v ? 0 : v;
+  }
+  return recordOp("relu", out, x.shape, [x], (g) => {
+    const gx = new Float32Array(n);
+    for (let i = 0; i < n; i++) if (xd[i]! > 0) gx[i] = g[i]!;
+    return [gx];
+  });
 }
