@@ -1,7 +1,7 @@
 // Kernel dispatch: the backend (WebAssembly SIMD or plain JavaScript) and the matrix product every op calls.
 import { gemmSerial } from "./kernels/matmul";
 import { parallelGemm } from "./parallel";
-import { Arena, createWasmKernels, sharedMemorySupported, wasmSimdSupported, type GemmLayout, type WasmKernels } from "./wasm/index";
+import { Arena, createWasmKernels, sharedMemorySupported, wasmSimdSupported, type AdamScalars, type GemmLayout, type WasmKernels } from "./wasm/index";
 
 /** Where the matrix products run: `"wasm"` (SIMD kernels emitted at load time) or `"js"` (the reference kernels). */
 export type Backend = "js" | "wasm";
@@ -77,14 +77,7 @@ function wasmGemm(
 }
 
 /** Hyperparameters of one Adam step (`torch.optim.Adam`, coupled weight decay), step counted from 1. */
-export interface AdamStepScalars {
-  readonly lr: number;
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly eps: number;
-  readonly weightDecay: number;
-  readonly step: number;
-}
+export type AdamStepScalars = AdamScalars;
 
 /**
  * One Adam update in place, in float32 and in PyTorch's operation order (each operation rounded to float32, as
