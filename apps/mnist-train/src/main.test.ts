@@ -213,10 +213,14 @@ describe("mnist-train CLI", () => {
     let stdout = "";
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    let sent = false;
     const code = await new Promise<number | null>((resolve) => {
       child.stdout.on("data", (d: Buffer) => {
         stdout += d.toString();
-        if (/epoch +2\/200/.test(stdout)) child.kill("SIGINT");
+        if (!sent && /epoch +2\/200/.test(stdout)) {
+          sent = true; // once: a second Ctrl-C means "stop now, without a checkpoint"
+          child.kill("SIGINT");
+        }
       });
       child.on("exit", (exitCode) => resolve(exitCode));
     });

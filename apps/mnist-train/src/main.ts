@@ -159,7 +159,11 @@ async function train(o: TrainOptions): Promise<number> {
 
   let interrupted = false;
   const onSigint = (): void => {
-    if (stopRequested) process.exit(130); // a second Ctrl-C: stop now
+    if (stopRequested) {
+      // A second Ctrl-C: stop now. Checkpoints are written atomically, so the last one on disk is intact.
+      err("\ninterrupted again: exiting without a new checkpoint\n");
+      process.exit(130);
+    }
     stopRequested = true;
   };
   process.on("SIGINT", onSigint);
