@@ -177,8 +177,14 @@ async function train(o: TrainOptions): Promise<number> {
     }, optimizer.stateDict());
   };
 
+  let lastYield = performance.now();
+  const yieldToEvents = (): Promise<void> => {
+    lastYield = performance.now();
+    return new Promise((resolve) => setImmediate(resolve)); // lets a pending Ctrl-C in
+  };
   try {
     for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
+      await yieldToEvents(); // at least once per epoch, however short
       const t0 = performance.now();
       const batches = loader.batches({ startBatch: state.batchesDone });
       const epochStart = loader.epochStartState;
@@ -186,7 +192,6 @@ async function train(o: TrainOptions): Promise<number> {
         { write: err, isTTY: process.stderr.isTTY === true, color: color && process.stderr.isTTY === true, quiet: o.quiet },
         `epoch ${epoch + 1}/${o.epochs}`, loader.length, batchSize, state.batchesDone,
       );
-      let lastYield = performance.now();
       let status: EpochStatus;
       for (;;) {
         status = trainEpoch({
@@ -194,14 +199,11 @@ async function train(o: TrainOptions): Promise<number> {
           onBatch: (s) => progress.update(s.batchesDone, s.lossSum / s.imagesSeen),
           check: () => {
             if (stopRequested) return "stop";
-            const now = performance.now();
-            if (now - lastYield < 50) return "go";
-            lastYield = now;
-            return "pause";
+            return performance.now() - lastYield < 50 ? "go" : "pause";
           },
         });
         if (status !== "paused") break;
-        await new Promise((resolve) => setImmediate(resolve)); // let Ctrl-C in between steps
+        await yieldToEvents();
       }
       const completed = status === "done";
       progress.finish();
