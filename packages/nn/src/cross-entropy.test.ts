@@ -146,6 +146,39 @@ describe("crossEntropy: semantics", () => {
   });
 });
 
+describe("crossEntropy: target and weight forms", () => {
+  const logits = tensor([[1.5, -0.5, 0.25], [0.1, 0.2, -2], [3, 1, 0.5], [-1, 0, 1]]);
+  const reference = crossEntropy(logits, tensor([2, 0, 1, 2]), { weight: tensor([0.5, 2, 1]) }).item();
+
+  it.each([
+    ["number[]", [2, 0, 1, 2]],
+    ["Int32Array", Int32Array.from([2, 0, 1, 2])],
+    ["Uint8Array", Uint8Array.from([2, 0, 1, 2])],
+    ["Float32Array", Float32Array.from([2, 0, 1, 2])],
+    ["Float64Array", Float64Array.from([2, 0, 1, 2])],
+  ])("class indices as %s give the Tensor's loss", (_name, target) => {
+    expect(crossEntropy(logits, target, { weight: tensor([0.5, 2, 1]) }).item()).toBe(reference);
+  });
+
+  it("takes the weight as plain numbers", () => {
+    expect(crossEntropy(logits, [2, 0, 1, 2], { weight: [0.5, 2, 1] }).item()).toBe(reference);
+    expect(crossEntropy(logits, [2, 0, 1, 2], { weight: Float32Array.from([0.5, 2, 1]) }).item()).toBe(reference);
+  });
+
+  it("takes one number as the target of an unbatched [C] input", () => {
+    const x = tensor([0.3, -1.2, 2.5, 0]);
+    const expected = crossEntropy(x, tensor(2, {})).item();
+    expect(crossEntropy(x, 2).item()).toBe(expected);
+    expect(() => crossEntropy(x, 4)).toThrow("Target 4 is out of bounds.");
+    expect(() => crossEntropy(logits, 1)).toThrow(/Expected input batch_size \(4\) to match target batch_size \(1\)/);
+  });
+
+  it("rejects what is not class indices", () => {
+    expect(() => crossEntropy(logits, "2" as never)).toThrow(TypeError);
+    expect(() => crossEntropy(logits, [2, 0, 1, 2], { weight: "x" as never })).toThrow(/weight must be a Tensor, numbers or null/);
+  });
+});
+
 describe("crossEntropy: stability", () => {
   // Rows are built so that the exact loss is known in closed form: logits (a + 0, a + 1, a + 2) for any offset a.
   const lse012 = Math.log(1 + Math.E + Math.E ** 2);

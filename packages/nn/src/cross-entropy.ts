@@ -4,13 +4,16 @@ import { Tensor, ShapeError, defineOp, formatShape } from "@tsgrad/tensor";
 /** How a loss reduces its per-element values: PyTorch's `reduction`. */
 export type Reduction = "mean" | "sum" | "none";
 
-/** Class-index targets: a `Tensor` of whole numbers, or flat integers (read in the target's expected shape). */
-export type ClassTarget = Tensor | Int32Array | Uint8Array | readonly number[];
+/**
+ * Class-index targets: a `Tensor` of whole numbers, flat integers in any array or typed array (read in the target's
+ * expected shape), or one number for an unbatched `[C]` input.
+ */
+export type ClassTarget = Tensor | Int32Array | Uint8Array | readonly number[] | ArrayLike<number> | number;
 
 /** Options of {@link nllLoss}. */
 export interface NllLossOptions {
-  /** A manual rescaling weight per class, `[C]` (default: all ones). */
-  readonly weight?: Tensor | null;
+  /** A manual rescaling weight per class, `[C]`: a `Tensor` or plain numbers (default: all ones). */
+  readonly weight?: Tensor | ArrayLike<number> | null;
   /** Target value that contributes nothing to the loss nor to the denominator (default −100). */
   readonly ignoreIndex?: number;
   /** `"mean"` (default), `"sum"` or `"none"`. */
@@ -50,9 +53,10 @@ function checkReduction(reduction: unknown, op: string): Reduction {
   throw new RangeError(`${op}: ${String(reduction)} is not a valid value for reduction`);
 }
 
-function checkWeight(weight: Tensor | null | undefined, c: number, op: string): Float32Array | null {
-  if (weight === undefined || weight === null) return null;
-  if (!(weight instanceof Tensor)) throw new TypeError(`${op}: weight must be a Tensor or null, got ${describe(weight)}`);
+function checkWeight(given: Tensor | ArrayLike<number> | null | undefined, c: number, op: string): Float32Array | null {
+  if (given === undefined || given === null) return null;
+  const weight = given instanceof Tensor ? given : isNumbers(given) ? new Tensor(Float32Array.from(given), [given.length]) : null;
+  if (weight === null) throw new TypeError(`${op}: weight must be a Tensor, numbers or null, got ${describe(given)}`);
   if (weight.ndim !== 1 || weight.numel !== c) {
     throw new ShapeError(
       `${op}: weight tensor should be defined either for all ${c} classes or no classes ` +
@@ -60,6 +64,11 @@ function checkWeight(weight: Tensor | null | undefined, c: number, op: string): 
     );
   }
   return weight.data;
+}
+
+/** Plain numbers: an array or a typed array (not a DataView, not a string). */
+function isNumbers(x: unknown): x is ArrayLike<number> {
+  return Array.isArray(x) || (ArrayBuffer.isView(x) && !(x instanceof DataView));
 }
 
 /** Validates class indices against the layout: shapes as PyTorch's nll_loss, whole numbers, in [0, C) or ignored. */
@@ -83,7 +92,8 @@ function classIndices(target: ClassTarget, lay: Layout, ignoreIndex: number, op:
       }
     }
     values = target.data;
-  } else if (Array.isArray(target) || target instanceof Int32Array || target instanceof Uint8Array) {
+  } else if (typeof target === "number" || isNumbers(target)) {
+    if (typeof target === "number") target = [target];
     const rows = lay.n * lay.inner;
     if (target.length !== rows) {
       throw new ShapeError(
@@ -94,7 +104,7 @@ function classIndices(target: ClassTarget, lay: Layout, ignoreIndex: number, op:
     }
     values = target as ArrayLike<number>;
   } else {
-    throw new TypeError(`${op}: expected target to be a Tensor, Int32Array, Uint8Array or number[], got ${describe(target)}`);
+    throw new TypeError(`${op}: expected target to be a Tensor, class indices (an array or typed array) or a number, got ${describe(target)}`);
   }
   const out = new Int32Array(values.length);
   for (let i = 0; i < values.length; i++) {
