@@ -6,7 +6,6 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadSafetensors } from "@tsgrad/nn";
-// @ts-expect-error: a plain ESM build script without types
 import { buildCli } from "../build.mjs";
 
 let dir: string;
