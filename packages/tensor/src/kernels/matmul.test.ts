@@ -2,7 +2,7 @@
 // exact numeric definition (float64 sum in p order, one rounding to float32) bit for bit around the 4×4 tile.
 import { describe, expect, it } from "vitest";
 import { Generator } from "../random";
-import { gemm } from "./matmul";
+import { gemmJs as gemm } from "./matmul";
 
 /** Row-major float32 values in [-1, 1) from a fixed generator. */
 function randomArray(n: number, g: Generator): Float32Array {
