@@ -86,7 +86,7 @@ function helpBlock(spec: Record<string, Spec>): string {
   return Object.entries(spec)
     .map(([name, s]) => {
       const flag = `  --${name}${s.value ? ` ${s.value}` : ""}`;
-      const def = s.type === "boolean" || s.default === "-" ? "" : ` (default: ${s.default})`;
+      const def = s.type === "boolean" || s.default === "-" ? "" : s.default === "(required)" ? " (required)" : ` (default: ${s.default})`;
       return `${flag.padEnd(24)} ${s.help}${def}`;
     })
     .join("\n");
