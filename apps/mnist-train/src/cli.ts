@@ -126,7 +126,9 @@ function dataset(raw: string | undefined): DatasetName {
 }
 
 /** Parses argv (without node and the script) into typed options; throws UsageError on bad usage. */
-export function parseCli(argv: readonly string[]): CliOptions {
+export function parseCli(given: readonly string[]): CliOptions {
+  // `npm run train -- --epochs 2` and some pnpm versions pass the separator on: a leading "--" is not an argument.
+  const argv = given[0] === "--" ? given.slice(1) : given;
   const isPredict = argv[0] === "predict";
   const spec = isPredict ? predictSpec : trainSpec;
   let values: Record<string, string | boolean | undefined>;

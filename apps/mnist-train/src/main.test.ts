@@ -80,6 +80,12 @@ describe("mnist-train CLI", () => {
     expect(r.stdout).toContain("(default: 0.001)");
   });
 
+  it("ignores a leading -- (as npm run passes it on)", () => {
+    const r = run(["--", "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Usage: mnist-train");
+  });
+
   it.each([
     [["--bogus"], /Unknown option '--bogus'/],
     [["--epochs", "abc"], /--epochs expects a whole number, got "abc"/],
