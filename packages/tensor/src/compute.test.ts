@@ -2,6 +2,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { adamStep, gemm, getBackend, layoutOf, setBackend, type Backend } from "./compute";
 import { Generator } from "./random";
+import { gemmJs } from "./kernels/matmul";
 import { wasmSimdSupported } from "./wasm/index";
 
 function reference(m: number, n: number, k: number, a: Float32Array, aOff: number, tA: boolean, b: Float32Array, bOff: number, tB: boolean): { value: Float64Array; scale: Float64Array } {
@@ -97,4 +98,28 @@ describe("adamStep", () => {
     expect(Buffer.from(m.buffer).equals(Buffer.from(rm.buffer))).toBe(true);
     expect(Buffer.from(v.buffer).equals(Buffer.from(rv.buffer))).toBe(true);
   });
+});
+
+describe("SIMD kernels against the JS reference kernel", () => {
+  it.each([[1, 1, 1], [3, 5, 7], [5, 7, 3], [13, 17, 33], [33, 13, 17], [65, 33, 13], [7, 65, 130]])(
+    "m=%i n=%i k=%i: every SIMD layout within float32 rounding of gemmJs",
+    (m, n, k) => {
+      const g = new Generator(31 * m + 7 * n + k);
+      for (const [tA, tB] of [[false, true], [false, false], [true, false]] as const) {
+        const a = Float32Array.from({ length: m * k }, () => g.nextFloat() * 2 - 1);
+        const b = Float32Array.from({ length: k * n }, () => g.nextFloat() * 2 - 1);
+        const js = new Float32Array(m * n);
+        gemmJs(m, n, k, a, 0, tA, b, 0, tB, js, 0);
+        setBackend("wasm");
+        const simd = new Float32Array(m * n);
+        gemm(m, n, k, a, 0, tA, b, 0, tB, simd, 0);
+        const { scale } = reference(m, n, k, a, 0, tA, b, 0, tB);
+        const gamma = ((k + 2) * 2 ** -24) / (1 - (k + 2) * 2 ** -24);
+        for (let t = 0; t < m * n; t++) {
+          // Both are within γ·Σ|a·b| of the exact sum (the JS one within half an ulp): so within twice that of each other.
+          expect(Math.abs(simd[t]! - js[t]!)).toBeLessThanOrEqual(2 * gamma * scale[t]! + 1e-30);
+        }
+      }
+    },
+  );
 });
