@@ -1,6 +1,7 @@
 // Kernel dispatch: the backend (WebAssembly SIMD or plain JavaScript) and the matrix product every op calls.
 import { gemmSerial } from "./kernels/matmul";
-import { parallelGemm } from "./parallel";
+import { adamJs } from "./kernels/adam";
+import { parallelAdam, parallelGemm } from "./parallel";
 import { Arena, createWasmKernels, sharedMemorySupported, wasmSimdSupported, type AdamScalars, type GemmLayout, type WasmKernels } from "./wasm/index";
 
 /** Where the matrix products run: `"wasm"` (SIMD kernels emitted at load time) or `"js"` (the reference kernels). */
@@ -107,21 +108,12 @@ export function adamStep(
     return;
   }
   const f = Math.fround;
-  const b1 = f(s.beta1), b2 = f(s.beta2), omb1 = f(1 - s.beta1), omb2 = f(1 - s.beta2);
-  const wd = f(s.weightDecay), eps = f(s.eps);
-  const stepSize = f(s.lr / (1 - s.beta1 ** s.step));
-  const bc2Sqrt = f(Math.sqrt(1 - s.beta2 ** s.step));
-  const decay = wd !== 0;
-  for (let i = 0; i < n; i++) {
-    const p = param[i]!;
-    const g = decay ? f(grad[i]! + f(wd * p)) : grad[i]!;
-    const m = f(f(expAvg[i]! * b1) + f(omb1 * g));
-    const v = f(f(expAvgSq[i]! * b2) + f(f(omb2 * g) * g));
-    expAvg[i] = m;
-    expAvgSq[i] = v;
-    const denom = f(f(f(Math.sqrt(v)) / bc2Sqrt) + eps);
-    param[i] = p - f(stepSize * f(m / denom));
-  }
+  const scalars = [
+    f(s.weightDecay), f(s.beta1), f(1 - s.beta1), f(s.beta2), f(1 - s.beta2), f(s.eps),
+    f(s.lr / (1 - s.beta1 ** s.step)), f(Math.sqrt(1 - s.beta2 ** s.step)),
+  ] as const;
+  if (parallelAdam(param, grad, expAvg, expAvgSq, scalars)) return;
+  adamJs(param, 0, grad, 0, expAvg, 0, expAvgSq, 0, 0, n, ...scalars);
 }
 
 function localKernels(): void {

@@ -1,7 +1,7 @@
 // Worker-thread products: bit-identical to one thread for every layout, odd sizes and both backends; no worker with 1 thread.
 import { Worker } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
-import { gemm, getBackend, setBackend, type Backend } from "./compute";
+import { adamStep, gemm, getBackend, setBackend, type Backend } from "./compute";
 import { getNumThreads, parallelCallCount, setNumThreads, setWorkerFactory } from "./parallel";
 import { Generator } from "./random";
 
@@ -77,6 +77,37 @@ describe("parallel gemm", () => {
             gemm(m, n, k, a, 0, transA, b, 0, transB, c, 0, accumulate);
           });
           expect(Buffer.from(c.buffer).equals(Buffer.from(single.buffer))).toBe(true);
+        }
+      }
+    } finally {
+      setBackend(previous);
+    }
+  });
+
+  it("splits Adam over 2 and 3 threads on the JS backend with bit-identical results", async () => {
+    const previous = getBackend();
+    setBackend("js");
+    try {
+      setWorkerFactory((src) => new Worker(src, { eval: true }));
+      const g = new Generator(5);
+      const n = 70_001; // above the threshold, not a multiple of 4
+      const rnd = (scale: number) => Float32Array.from({ length: n }, () => (g.nextFloat() * 2 - 1) * scale);
+      const p0 = rnd(1), grad = rnd(0.1), m0 = rnd(0.01), v0 = rnd(0.001).map(Math.abs);
+      const s = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 3 };
+      setNumThreads(1);
+      const [p1, m1, v1] = [p0.slice(), m0.slice(), v0.slice()];
+      adamStep(p1, grad, m1, v1, s);
+      for (const threads of [2, 3]) {
+        setNumThreads(threads);
+        const [p, m, v] = [p0.slice(), m0.slice(), v0.slice()];
+        await runParallel(() => {
+          p.set(p0);
+          m.set(m0);
+          v.set(v0);
+          adamStep(p, grad, m, v, s);
+        });
+        for (const [x, y] of [[p, p1], [m, m1], [v, v1]] as const) {
+          expect(Buffer.from(x.buffer).equals(Buffer.from(y.buffer))).toBe(true);
         }
       }
     } finally {

@@ -1,6 +1,7 @@
 // Fork/join over worker threads for the large matrix products: operands copied into one shared memory, rows of C
 // split between the calling thread and the workers, Atomics to start and join. Environment-neutral: the host
 // supplies how to start a worker (Node's worker_threads, or a browser Worker) with setWorkerFactory.
+import { adamJs, adamKernelSource } from "./kernels/adam";
 import { gemmKernelSource, gemmSerial } from "./kernels/matmul";
 import { compileKernelModule, createMemory, sharedMemorySupported, WASM_PAGE_BYTES, wasmSimdSupported, type GemmLayout, type WasmMemory, type WasmModule } from "./wasm/index";
 import { wasmApi } from "./wasm/webassembly";
@@ -59,6 +60,13 @@ const STOP = 3; // 1: workers exit
 const P = 8; // task: kind m n k aOff transA bOff transB cOff accumulate (offsets in f32 elements)
 const ROWS = 24; // per-worker [rowStart, rowEnd)
 const KINDS: Readonly<Record<GemmLayout | "js", number>> = { js: 0, nt: 1, nn: 2, tn: 3 };
+const KIND_ADAM = 4;
+
+/** Adam's scalars, rounded to float32: wd, β1, 1−β1, β2, 1−β2, eps, step size, √(1−β2^t). */
+export type AdamScalarList = readonly [number, number, number, number, number, number, number, number];
+
+/** Parameters below this size are updated by the calling thread alone. */
+export const PARALLEL_MIN_ADAM = 1 << 16;
 
 /** The shared memory: a shared wasm memory (grown in place) where WebAssembly allows it, else a SharedArrayBuffer. */
 interface Arena {
@@ -70,6 +78,8 @@ interface Arena {
 class Pool {
   private readonly workers: WorkerLike[] = [];
   private readonly control = new Int32Array(new SharedArrayBuffer(4 * (ROWS + 2 * 256)));
+  /** Float parameters of a task (Adam's scalars). */
+  private readonly scalars = new Float64Array(new SharedArrayBuffer(8 * 8));
   private arena: Arena | null = null;
 
   constructor(private readonly threads: number, private readonly start: WorkerFactory) {}
@@ -105,7 +115,7 @@ class Pool {
     for (let w = 0; w < this.threads - 1; w++) {
       const worker = this.start(workerSource());
       worker.unref?.();
-      worker.postMessage({ control: this.control, memory, module, buffer: memory === null ? f32.buffer : null, id: w });
+      worker.postMessage({ control: this.control, scalars: this.scalars, memory, module, buffer: memory === null ? f32.buffer : null, id: w });
       this.workers.push(worker);
     }
     return false;
@@ -136,23 +146,66 @@ class Pool {
     ctl[P + 6] = bAt; ctl[P + 7] = transB ? 1 : 0;
     ctl[P + 8] = cAt; ctl[P + 9] = accumulate ? 1 : 0;
     // Rows split evenly, in multiples of 4 (the kernels' tile), the calling thread taking the first share.
-    const helpers = this.workers.length;
-    const parts = helpers + 1;
+    const bounds = this.split(m);
+    this.launch(bounds);
+    if (kind === 0) gemmSerial(m, n, k, f32, 0, transA, f32, bAt, transB, f32, cAt, accumulate, 0, bounds[1]!);
+    else localKernels(arena).gemm(layout!, m, n, k, 0, 4 * bAt, 4 * cAt, accumulate, 0, bounds[1]!);
+    this.join();
+    c.set(f32.subarray(cAt, cAt + lenC), cOff);
+    return true;
+  }
+
+  /** One Adam step split by element ranges (the JS kernel in every thread); false while workers start. */
+  adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, scalars: AdamScalarList): boolean {
+    const n = p.length;
+    const at = (x: number): number => (x + 3) & ~3;
+    const gAt = at(n), mAt = gAt + at(n), vAt = mAt + at(n);
+    if (!this.ensureArena(vAt + n, false)) return false;
+    const f32 = this.arena!.f32;
+    f32.set(p, 0);
+    f32.set(g, gAt);
+    f32.set(m, mAt);
+    f32.set(v, vAt);
+    const ctl = this.control;
+    ctl[P] = KIND_ADAM;
+    ctl[P + 1] = n; ctl[P + 4] = 0; ctl[P + 5] = gAt; ctl[P + 6] = mAt; ctl[P + 7] = vAt;
+    this.scalars.set(scalars);
+    const bounds = this.split(n);
+    this.launch(bounds);
+    adamJs(f32, 0, f32, gAt, f32, mAt, f32, vAt, 0, bounds[1]!, ...scalars);
+    this.join();
+    p.set(f32.subarray(0, n));
+    m.set(f32.subarray(mAt, mAt + n));
+    v.set(f32.subarray(vAt, vAt + n));
+    return true;
+  }
+
+  /** [0, b1, …, size): equal shares in multiples of 4, the calling thread taking the first. */
+  private split(size: number): number[] {
+    const parts = this.workers.length + 1;
     const bounds = [0];
-    for (let t = 1; t < parts; t++) bounds.push(Math.min(m, Math.round((m * t) / parts / 4) * 4));
-    bounds.push(m);
-    for (let w = 0; w < helpers; w++) {
+    for (let t = 1; t < parts; t++) bounds.push(Math.min(size, Math.round((size * t) / parts / 4) * 4));
+    bounds.push(size);
+    return bounds;
+  }
+
+  /** Hands the workers their shares and wakes them. */
+  private launch(bounds: readonly number[]): void {
+    const ctl = this.control;
+    for (let w = 0; w < this.workers.length; w++) {
       ctl[ROWS + 2 * w] = bounds[w + 1]!;
       ctl[ROWS + 2 * w + 1] = bounds[w + 2]!;
     }
     Atomics.store(ctl, DONE, 0);
     Atomics.add(ctl, SEQ, 1);
     Atomics.notify(ctl, SEQ);
-    if (kind === 0) gemmSerial(m, n, k, f32, 0, transA, f32, bAt, transB, f32, cAt, accumulate, 0, bounds[1]!);
-    else localKernels(arena).gemm(layout!, m, n, k, 0, 4 * bAt, 4 * cAt, accumulate, 0, bounds[1]!);
+  }
+
+  /** Waits until every worker has finished its share. */
+  private join(): void {
+    const ctl = this.control;
+    const helpers = this.workers.length;
     for (let d = Atomics.load(ctl, DONE); d < helpers; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
-    c.set(f32.subarray(cAt, cAt + lenC), cOff);
-    return true;
   }
 
   close(): void {
@@ -197,6 +250,18 @@ export function parallelGemm(
   return ran;
 }
 
+/**
+ * One Adam step with the pool (JS kernel, element ranges) when the parameter is large and more than one thread is
+ * set; false when the caller should update it alone. Element-wise, so the result is the same however it is split.
+ */
+export function parallelAdam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, scalars: AdamScalarList): boolean {
+  if (factory === null || requested < 2 || p.length < PARALLEL_MIN_ADAM) return false;
+  pool ??= new Pool(requested, factory);
+  const ran = pool.adam(p, g, m, v, scalars);
+  if (ran) parallelCalls++;
+  return ran;
+}
+
 let parallelCalls = 0;
 
 /** @internal How many products the pool has computed (tests use it to prove the workers ran). */
@@ -211,7 +276,9 @@ function workerSource(): string {
   source ??= `"use strict";
 ${gemmKernelSource()}
 const kernel = ${gemmSerial.name}; // the name a bundler may have given it
-const run = ({ control: ctl, memory, module, buffer, id }) => {
+${adamKernelSource()}
+const adam = ${adamJs.name};
+const run = ({ control: ctl, scalars: sc, memory, module, buffer, id }) => {
   let f32 = new Float32Array(memory !== null ? memory.buffer : buffer);
   const wasm = module !== null ? new WebAssembly.Instance(module, { env: { memory } }).exports : null;
   const simd = wasm === null ? [] : [null, wasm.gemm_nt, wasm.gemm_nn, wasm.gemm_tn];
@@ -228,8 +295,10 @@ const run = ({ control: ctl, memory, module, buffer, id }) => {
     if (Atomics.load(ctl, ${STOP}) === 1) return;
     const P = ${P}, r0 = ctl[${ROWS} + 2 * id], r1 = ctl[${ROWS} + 2 * id + 1];
     const kind = ctl[P], m = ctl[P + 1], n = ctl[P + 2], k = ctl[P + 3];
-    if (kind === 0) {
-      if (memory !== null && f32.byteLength !== memory.buffer.byteLength) f32 = new Float32Array(memory.buffer);
+    if (memory !== null && f32.byteLength !== memory.buffer.byteLength) f32 = new Float32Array(memory.buffer);
+    if (kind === ${KIND_ADAM}) {
+      adam(f32, 0, f32, ctl[P + 5], f32, ctl[P + 6], f32, ctl[P + 7], r0, r1, sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6], sc[7]);
+    } else if (kind === 0) {
       kernel(m, n, k, f32, ctl[P + 4], ctl[P + 5] === 1, f32, ctl[P + 6], ctl[P + 7] === 1, f32, ctl[P + 8], ctl[P + 9] === 1, r0, r1);
     } else {
       simd[kind](m, n, k, 4 * ctl[P + 4], 4 * ctl[P + 6], 4 * ctl[P + 8], ctl[P + 9], r0, r1);
