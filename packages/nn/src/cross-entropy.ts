@@ -1,5 +1,7 @@
 // Fused, stable cross-entropy and NLL losses (one graph node each) with PyTorch's semantics and error messages.
-import { Tensor, ShapeError, defineOp, formatShape } from "@tsgrad/tensor";
+import {
+  Tensor, ShapeError, defineOp, formatShape, releaseArray, takeArray, takeFloat64, takeInt32, takeZeros,
+} from "@tsgrad/tensor";
 
 /** How a loss reduces its per-element values: PyTorch's `reduction`. */
 export type Reduction = "mean" | "sum" | "none";
@@ -106,7 +108,7 @@ function classIndices(target: ClassTarget, lay: Layout, ignoreIndex: number, op:
   } else {
     throw new TypeError(`${op}: expected target to be a Tensor, class indices (an array or typed array) or a number, got ${describe(target)}`);
   }
-  const out = new Int32Array(values.length);
+  const out = takeInt32(values.length);
   for (let i = 0; i < values.length; i++) {
     const y = values[i]!;
     if (typeof y !== "number" || !Number.isInteger(y)) {
@@ -121,7 +123,7 @@ function classIndices(target: ClassTarget, lay: Layout, ignoreIndex: number, op:
 /** Per row (n, s): max, then lse = max + log Σ exp(z − max), in float64. NaN logits give NaN. */
 function rowLogSumExp(z: Float32Array, lay: Layout): Float64Array {
   const { n, c, inner } = lay;
-  const lse = new Float64Array(n * inner);
+  const lse = takeFloat64(n * inner);
   for (let b = 0; b < n; b++) {
     for (let s = 0; s < inner; s++) {
       const base = b * c * inner + s;
@@ -143,12 +145,20 @@ function upstream(g: Float32Array, r: number, reduction: Reduction, denom: numbe
   return reduction === "none" ? g[r]! : reduction === "mean" ? g[0]! / denom : g[0]!;
 }
 
-/** Reduces per-row losses: "none" keeps them, "sum" adds them, "mean" divides the sum by `denom`. */
+/** Reduces per-row losses: "none" keeps them, "sum" adds them, "mean" divides the sum by `denom`. Frees `rows`. */
 function reduce(rows: Float64Array, reduction: Reduction, denom: number): Float32Array {
-  if (reduction === "none") return Float32Array.from(rows);
-  let s = 0;
-  for (let i = 0; i < rows.length; i++) s += rows[i]!;
-  return new Float32Array([reduction === "sum" ? s : s / denom]);
+  let out: Float32Array;
+  if (reduction === "none") {
+    out = takeArray(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = rows[i]!;
+  } else {
+    let s = 0;
+    for (let i = 0; i < rows.length; i++) s += rows[i]!;
+    out = takeArray(1);
+    out[0] = reduction === "sum" ? s : s / denom;
+  }
+  releaseArray(rows);
+  return out;
 }
 
 /**
@@ -193,7 +203,7 @@ function crossEntropyIndices(
   const { n, c, inner } = lay;
   const z = input.data;
   const lse = rowLogSumExp(z, lay);
-  const rows = new Float64Array(n * inner);
+  const rows = takeFloat64(n * inner).fill(0);
   let wSum = 0; // Σ_c w_c, for the smoothing term
   for (let k = 0; k < c; k++) wSum += w === null ? 1 : w[k]!;
   let denom = 0; // Σ w_y over the targets that are not ignored
@@ -220,9 +230,11 @@ function crossEntropyIndices(
     inputs: [input],
     output: reduce(rows, reduction, denom),
     shape: reduction === "none" ? lay.rowShape : [],
+    borrowsGradOutput: true,
+    saved: [y, lse],
     // dz_c = u·[p_c·((1−ε)·w_y + ε/C·Σw) − (1−ε)·w_y·[c = y] − ε/C·w_c], p = softmax(z); ignored rows get 0.
     backward: (g) => {
-      const gz = new Float32Array(z.length);
+      const gz = takeZeros(z.length); // ignored rows stay 0
       for (let b = 0; b < n; b++) {
         for (let s = 0; s < inner; s++) {
           const r = b * inner + s;
@@ -252,7 +264,7 @@ function crossEntropyProbs(
   const z = input.data;
   const td = target.data;
   const lse = rowLogSumExp(z, lay);
-  const rows = new Float64Array(n * inner);
+  const rows = takeFloat64(n * inner).fill(0);
   const smoothed = (i: number): number => td[i]! * (1 - eps) + eps / c;
   for (let b = 0; b < n; b++) {
     for (let s = 0; s < inner; s++) {
@@ -273,10 +285,12 @@ function crossEntropyProbs(
     inputs: target.requiresGrad ? [input, target] : [input],
     output: reduce(rows, reduction, denom),
     shape,
+    borrowsGradOutput: true,
+    saved: [lse],
     // dz_c = u·(p_c·Σ_k w_k·t'_k − w_c·t'_c) and dt_c = u·(1−ε)·w_c·(lse − z_c), with t' = (1−ε)·t + ε/C.
     backward: (g, needs) => {
-      const gz = needs[0] ? new Float32Array(z.length) : null;
-      const gt = needs[1] === true ? new Float32Array(z.length) : null;
+      const gz = needs[0] ? takeArray(z.length) : null; // every element is written
+      const gt = needs[1] === true ? takeArray(z.length) : null;
       for (let b = 0; b < n; b++) {
         for (let s = 0; s < inner; s++) {
           const r = b * inner + s;
@@ -317,9 +331,10 @@ export function nllLoss(input: Tensor, target: ClassTarget, options: NllLossOpti
   const y = classIndices(target, lay, ignoreIndex, op, input.shape);
   const { n, c, inner } = lay;
   const x = input.data;
-  const rows = new Float64Array(n * inner);
+  const count = n * inner;
+  const rows = takeFloat64(count).fill(0);
   let denom = 0;
-  for (let r = 0; r < rows.length; r++) {
+  for (let r = 0; r < count; r++) {
     const t = y[r]!;
     if (t === ignoreIndex) continue;
     const wy = w === null ? 1 : w[t]!;
@@ -331,10 +346,12 @@ export function nllLoss(input: Tensor, target: ClassTarget, options: NllLossOpti
     inputs: [input],
     output: reduce(rows, reduction, denom),
     shape: reduction === "none" ? lay.rowShape : [],
+    borrowsGradOutput: true,
+    saved: [y],
     // dx_{r,y} = −w_y·u; every other element 0.
     backward: (g) => {
-      const gx = new Float32Array(x.length);
-      for (let r = 0; r < rows.length; r++) {
+      const gx = takeZeros(x.length);
+      for (let r = 0; r < count; r++) {
         const t = y[r]!;
         if (t === ignoreIndex) continue;
         const wy = w === null ? 1 : w[t]!;

@@ -1,5 +1,6 @@
 // Parameter-free layers (ReLU, Flatten, Dropout) and the Sequential container.
-import { Tensor, defineOp, defaultGenerator, type Generator } from "@tsgrad/tensor";
+import { Tensor, defineOp, defaultGenerator, releaseIntermediate, takeArray, type Generator } from "@tsgrad/tensor";
+import { Linear } from "./linear";
 import { Module, type AnyModule } from "./module";
 
 /**
@@ -63,10 +64,10 @@ export class Dropout extends Module<[Tensor], Tensor> {
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
     const scale = this.p === 1 ? 0 : 1 / (1 - this.p);
-    const mask = new Float32Array(x.numel);
+    const mask = takeArray(x.numel);
     for (let i = 0; i < mask.length; i++) mask[i] = this.generator.nextFloat() < this.p ? 0 : scale;
     const xd = x.data;
-    const out = new Float32Array(xd.length);
+    const out = takeArray(xd.length);
     for (let i = 0; i < out.length; i++) out[i] = xd[i]! * mask[i]!;
     // dx = g · mask.
     return defineOp({
@@ -74,7 +75,13 @@ export class Dropout extends Module<[Tensor], Tensor> {
       inputs: [x],
       output: out,
       shape: x.shape,
-      backward: (g) => [g.map((gi, i) => gi * mask[i]!)],
+      borrowsGradOutput: true,
+      saved: [mask],
+      backward: (g) => {
+        const gx = takeArray(g.length);
+        for (let i = 0; i < gx.length; i++) gx[i] = g[i]! * mask[i]!;
+        return [gx];
+      },
     });
   }
 }
@@ -112,9 +119,28 @@ export class Sequential extends Module<[Tensor], Tensor> {
     return m;
   }
 
+  /**
+   * Runs the layers in order. Between two built-in layers (`Linear`, `ReLU`, `Dropout`) the intermediate result is
+   * seen by nobody but the graph, so its storage goes back to the pool once `backward()` has used it (at once under
+   * `noGrad`): a steady training loop reuses the same arrays step after step.
+   */
   forward(x: Tensor): Tensor {
     let y = x;
-    for (const m of this.layers) y = m.forward(y);
+    let inner = false; // y was made by a built-in layer of this Sequential, and nothing else has seen it
+    for (const m of this.layers) {
+      const next = m.forward(y);
+      const builtIn = keepsNothing(m);
+      if (builtIn && next === y) continue; // an eval Dropout passes its input through: still the same intermediate
+      if (inner && builtIn) releaseIntermediate(y, next);
+      inner = builtIn;
+      y = next;
+    }
     return y;
   }
+}
+
+/** Layers whose forward keeps no reference to its input or output outside the graph (exactly these classes). */
+function keepsNothing(m: Module<[Tensor], Tensor>): boolean {
+  const c = m.constructor;
+  return c === Linear || c === ReLU || c === Dropout;
 }

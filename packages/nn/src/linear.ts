@@ -1,5 +1,7 @@
 // Linear layer and the functional linear: y = x·Wᵀ + b as one fused graph node on the gemm kernel.
-import { Tensor, ShapeError, defineOp, formatShape, gemm, numel, uniform, type Generator } from "@tsgrad/tensor";
+import {
+  Tensor, ShapeError, defineOp, formatShape, gemm, numel, releaseArray, takeArray, takeFloat64, uniform, type Generator,
+} from "@tsgrad/tensor";
 import { Module } from "./module";
 
 /**
@@ -26,7 +28,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     throw new ShapeError(`linear: expected bias [${outF}] for weight ${formatShape(weight.shape)}, got ${formatShape(b.shape)}`);
   }
   const m = numel(x.shape.slice(0, -1));
-  const out = new Float32Array(m * outF);
+  const out = takeArray(m * outF); // gemm writes every element
   gemm(m, outF, inF, x.data, 0, false, weight.data, 0, true, out, 0);
   if (b !== null) {
     const bd = b.data;
@@ -39,23 +41,26 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     inputs,
     output: out,
     shape,
+    borrowsGradOutput: true,
     // dX = dY·W, dW = dYᵀ·X, db = Σ_rows dY.
     backward: (g, needs) => {
       let gx: Float32Array | null = null;
       let gw: Float32Array | null = null;
       let gb: Float32Array | null = null;
       if (needs[0]) {
-        gx = new Float32Array(m * inF);
+        gx = takeArray(m * inF);
         gemm(m, inF, outF, g, 0, false, weight.data, 0, false, gx, 0);
       }
       if (needs[1]) {
-        gw = new Float32Array(outF * inF);
+        gw = takeArray(outF * inF);
         gemm(outF, inF, m, g, 0, true, x.data, 0, false, gw, 0);
       }
       if (b !== null && needs[2]) {
-        const acc = new Float64Array(outF);
+        const acc = takeFloat64(outF).fill(0);
         for (let i = 0; i < m; i++) for (let j = 0; j < outF; j++) acc[j]! += g[i * outF + j]!;
-        gb = Float32Array.from(acc);
+        gb = takeArray(outF);
+        for (let j = 0; j < outF; j++) gb[j] = acc[j]!;
+        releaseArray(acc);
       }
       return b === null ? [gx, gw] : [gx, gw, gb];
     },

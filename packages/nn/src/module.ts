@@ -157,9 +157,10 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** Clears every parameter's gradient: to `null` by default (as PyTorch ≥ 2.0), or fills it with zeros. */
   zeroGrad({ setToNone = true }: { readonly setToNone?: boolean } = {}): void {
     for (const p of this.parameters()) {
-      if (p.grad === null) continue;
+      const grad = p._peekGrad(); // not p.grad: an unread grad may then go back to the pool
+      if (grad === null) continue;
       if (setToNone) p.grad = null;
-      else p.grad.data.fill(0);
+      else grad.data.fill(0);
     }
   }
 

@@ -104,7 +104,7 @@ class AdamBase extends Optimizer<AdamGroupOptions, AdamState> {
       const decay = f(1 - lr * weightDecay); // AdamW: θ·(1 − lr·λ)
       const coupled = !this.decoupled && weightDecay !== 0;
       for (const p of group.params) {
-        const gradT = p.grad;
+        const gradT = p._peekGrad(); // read, not kept: leaves the grad recyclable
         if (gradT === null) continue;
         const s = this.state.get(p)!;
         if (amsgrad) s.maxExpAvgSq ??= new Float32Array(p.numel); // amsgrad switched on after construction

@@ -109,9 +109,10 @@ export abstract class Optimizer<O extends { lr: number }, S> {
   zeroGrad({ setToNone = true }: ZeroGradOptions = {}): void {
     for (const g of this.paramGroups) {
       for (const p of g.params) {
-        if (p.grad === null) continue;
+        const grad = p._peekGrad(); // not p.grad: an unread grad may then go back to the pool
+        if (grad === null) continue;
         if (setToNone) p.grad = null;
-        else p.grad.data.fill(0);
+        else grad.data.fill(0);
       }
     }
   }

@@ -84,7 +84,7 @@ export class SGD extends Optimizer<SGDGroupOptions, SGDState> {
       const oneMinusDamp = f(1 - group.dampening);
       const negLr = f(-group.lr);
       for (const p of group.params) {
-        const gradT = p.grad;
+        const gradT = p._peekGrad(); // read, not kept: leaves the grad recyclable
         if (gradT === null) continue;
         const s = this.state.get(p)!;
         const theta = p.data;

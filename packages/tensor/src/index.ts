@@ -7,7 +7,7 @@ export {
 export type { TensorOptions, FactoryOptions, RandomOptions } from "./creation";
 export { Generator, manualSeed, defaultGenerator } from "./random";
 export type { GeneratorState } from "./random";
-export { noGrad, isGradEnabled, defineOp, Node } from "./autograd";
+export { noGrad, isGradEnabled, defineOp, releaseIntermediate, Node } from "./autograd";
 export type { BackwardFn, DefineOpOptions } from "./autograd";
 export { add, sub, mul, div, pow, neg, exp, log, sqrt, abs, tanh, sigmoid, relu } from "./ops/elementwise";
 export { sum, mean, max, argmax, logsumexp, softmax, logSoftmax } from "./ops/reduce";
@@ -22,3 +22,5 @@ export { gemm, adamStep, setBackend, getBackend } from "./compute";
 export type { Backend, AdamStepScalars } from "./compute";
 export { setNumThreads, getNumThreads, setWorkerFactory } from "./parallel";
 export type { WorkerFactory, WorkerLike } from "./parallel";
+export { takeArray, takeZeros, takeFloat64, takeInt32, releaseArray, memoryStats, emptyCache, setMemoryDebug } from "./pool";
+export type { MemoryStats, PoolArray } from "./pool";

@@ -1,6 +1,7 @@
 // Tensor: a contiguous row-major Float32Array, a readonly shape, and the autograd fields; methods call ops/.
 import { runBackward, type Node } from "./autograd";
 import { ShapeError } from "./errors";
+import { releaseArray, takeArray } from "./pool";
 import { formatShape, numel, sameShape, type Shape } from "./shape";
 import * as ew from "./ops/elementwise";
 import * as red from "./ops/reduce";
@@ -35,6 +36,7 @@ export class Tensor {
   readonly shape: Shape;
   private requiresGradFlag: boolean;
   private gradValue: Tensor | null = null;
+  private gradRecyclable = false; // autograd made the grad and it was never handed out: zeroGrad may recycle it
   private node: Node | null = null;
 
   /** Wraps `data` (not copied) as a tensor of `shape`. Prefer {@link tensor} to build from user values. */
@@ -71,8 +73,13 @@ export class Tensor {
     this.requiresGradFlag = value;
   }
 
-  /** The accumulated gradient of a leaf (`null` until a backward pass reaches it). Assignable, as in PyTorch. */
+  /**
+   * The accumulated gradient of a leaf (`null` until a backward pass reaches it). Assignable, as in PyTorch. A grad
+   * read here is yours to keep: its storage is never recycled. One that nobody read (the optimizers read it through
+   * an internal path) goes back to the pool when `zeroGrad()` sets it to `null`, so the next backward reuses it.
+   */
   get grad(): Tensor | null {
+    this.gradRecyclable = false;
     return this.gradValue;
   }
 
@@ -85,7 +92,20 @@ export class Tensor {
         );
       }
     }
+    if (value !== this.gradValue && this.gradRecyclable) releaseArray(this.gradValue!.data);
+    this.gradRecyclable = false;
     this.gradValue = value;
+  }
+
+  /** @internal The grad without handing it out (for optimizers and `zeroGrad`, which keep no reference to it). */
+  _peekGrad(): Tensor | null {
+    return this.gradValue;
+  }
+
+  /** @internal Installs a grad that autograd made from arrays nobody else holds. */
+  _setGrad(value: Tensor): void {
+    this.gradValue = value;
+    this.gradRecyclable = true;
   }
 
   /** The node that produced this tensor (`grad_fn`), or `null` for a leaf. */
@@ -144,7 +164,7 @@ export class Tensor {
           `backward: grad can be implicitly created only for scalar outputs, got shape ${formatShape(this.shape)}`,
         );
       }
-      seed = new Float32Array([1]);
+      seed = takeArray(1).fill(1);
     } else {
       if (!(gradient instanceof Tensor)) throw new TypeError("backward: gradient must be a Tensor");
       if (gradient.numel !== this.numel || (gradient.ndim !== 0 && !sameShape(gradient.shape, this.shape))) {
@@ -154,7 +174,7 @@ export class Tensor {
       }
       seed = gradient.data;
     }
-    runBackward(this, seed, options.retainGraph ?? false);
+    runBackward(this, seed, options.retainGraph ?? false, gradient === undefined);
   }
 
   /** A tensor sharing this one's data, cut from the graph (no grad). */

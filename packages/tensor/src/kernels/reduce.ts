@@ -1,4 +1,5 @@
 // Reduction kernels on raw Float32Arrays: index maps, sums over dims, and summing a broadcast gradient back to a shape.
+import { releaseArray, takeArray, takeFloat64 } from "../pool";
 import { numel, stridesOf, type Shape } from "../shape";
 
 /**
@@ -27,18 +28,21 @@ export function reduceIndexMap(shape: Shape, dims: readonly number[]): Int32Arra
 
 /** Sums `x` (of `shape`) over `dims` into an array of `outSize` values, accumulating in float64. */
 export function sumOverDims(x: Float32Array, shape: Shape, dims: readonly number[], outSize: number): Float32Array {
-  const acc = new Float64Array(outSize);
-  if (dims.length === shape.length) {
+  const out = takeArray(outSize);
+  if (dims.length === 0) {
+    out.set(x);
+  } else if (dims.length === shape.length) {
     let s = 0;
     for (let i = 0; i < x.length; i++) s += x[i]!;
-    acc[0] = s;
-  } else if (dims.length === 0) {
-    return x.slice();
+    out[0] = s;
   } else {
+    const acc = takeFloat64(outSize).fill(0);
     const map = reduceIndexMap(shape, dims);
     for (let i = 0; i < x.length; i++) acc[map[i]!]! += x[i]!;
+    for (let i = 0; i < outSize; i++) out[i] = acc[i]!;
+    releaseArray(acc);
   }
-  return Float32Array.from(acc);
+  return out;
 }
 
 /**

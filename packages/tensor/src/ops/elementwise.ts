@@ -1,5 +1,6 @@
 // Element-wise ops with broadcasting (add sub mul div pow) and unary maps (neg exp log sqrt abs tanh sigmoid relu).
 import { recordOp } from "../autograd";
+import { takeArray } from "../pool";
 import { broadcastShapes, sameShape } from "../shape";
 import { addRun, broadcastBinary, divRun, mulRun, powRun, subRun, type BinaryRun } from "../kernels/elementwise";
 import { Tensor } from "../tensor";
@@ -177,14 +178,14 @@ export function relu(x: Tensor): Tensor {
   checkSelf(x, "relu");
   const xd = x.data;
   const n = xd.length;
-  const out = new Float32Array(n);
+  const out = takeArray(n);
   for (let i = 0; i < n; i++) {
     const v = xd[i]!;
     out[i] = v > 0 ? v : v === v ? 0 : v;
   }
   return recordOp("relu", out, x.shape, [x], (g) => {
-    const gx = new Float32Array(n);
-    for (let i = 0; i < n; i++) if (xd[i]! > 0) gx[i] = g[i]!;
+    const gx = takeArray(n);
+    for (let i = 0; i < n; i++) gx[i] = xd[i]! > 0 ? g[i]! : 0;
     return [gx];
   });
 }

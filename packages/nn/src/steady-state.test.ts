@@ -1,0 +1,188 @@
+// The steady training step reuses its storage: allocation counts, unchanged results, and nothing a caller holds reused.
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  Generator, Tensor, emptyCache, getBackend, memoryStats, noGrad, releaseArray, setBackend, takeArray, tensor,
+} from "@tsgrad/tensor";
+import { Adam } from "@tsgrad/optim";
+import { CrossEntropyLoss, Dropout, Linear, Module, ReLU, Sequential } from "./index";
+
+const B = 64, IN = 784, H = 128, OUT = 10;
+
+/** The reference run: 784→128→10 MLP, batch 64, cross-entropy, Adam 1e-3, on a few fixed synthetic batches. */
+function referenceRun(seed = 0) {
+  const g = new Generator(seed);
+  const model = new Sequential(new Linear(IN, H, { generator: g }), new ReLU(), new Linear(H, OUT, { generator: g }));
+  const lossFn = new CrossEntropyLoss();
+  const opt = new Adam(model.parameters(), { lr: 1e-3 });
+  const data = new Generator(seed + 1);
+  const xs = [0, 1, 2].map(() => tensor(Float32Array.from({ length: B * IN }, () => data.nextFloat()), { shape: [B, IN] }));
+  const ys = [0, 1, 2].map(() => Int32Array.from({ length: B }, () => Math.floor(data.nextFloat() * OUT)));
+  const step = (i: number): { loss: number; logits: Tensor } => {
+    opt.zeroGrad();
+    const logits = model.forward(xs[i % 3]!);
+    const loss = lossFn.forward(logits, ys[i % 3]!);
+    loss.backward();
+    opt.step();
+    return { loss: loss.item(), logits };
+  };
+  return { model, step, x: xs[0]! };
+}
+
+/** Counts every typed array whose storage is created while `fn` runs: constructors, `from`/`of`, `slice`/`map`/`filter`. */
+function countTypedArrays(fn: () => void): number {
+  let count = 0;
+  const kinds = [Float32Array, Float64Array, Int32Array, Uint8Array] as const;
+  const saved = kinds.map((k) => ({ k, own: Object.getOwnPropertyDescriptors(k.prototype) }));
+  const g = globalThis as unknown as Record<string, unknown>;
+  for (const k of kinds) {
+    g[k.name] = new Proxy(k, {
+      construct(target, args, newTarget) {
+        count++;
+        return Reflect.construct(target, args, newTarget === g[k.name] ? target : newTarget) as object;
+      },
+    });
+    for (const method of ["slice", "map", "filter"] as const) {
+      const original = (Object.getPrototypeOf(k.prototype) as Record<string, (...a: unknown[]) => unknown>)[method]!;
+      Object.defineProperty(k.prototype, method, {
+        configurable: true,
+        writable: true,
+        value: function (this: unknown, ...a: unknown[]) {
+          count++;
+          return original.apply(this, a);
+        },
+      });
+    }
+  }
+  try {
+    fn();
+  } finally {
+    for (const { k, own } of saved) {
+      g[k.name] = k;
+      for (const method of ["slice", "map", "filter"]) if (!(method in own)) delete (k.prototype as unknown as Record<string, unknown>)[method];
+    }
+  }
+  return count;
+}
+
+describe.each(["js", "wasm"] as const)("the steady training step on the %s backend", (backend) => {
+  const previous = getBackend();
+  afterEach(() => setBackend(previous));
+
+  it("creates no typed array but the two it hands out (the model's output and the loss)", () => {
+    setBackend(backend);
+    const run = referenceRun();
+    for (let i = 0; i < 3; i++) run.step(i); // warm-up: the pool fills
+    const steps = 10;
+    const before = memoryStats();
+    const created = countTypedArrays(() => {
+      for (let i = 0; i < steps; i++) run.step(i);
+    });
+    const after = memoryStats();
+    expect(created).toBe(2 * steps);
+    expect(after.allocatedArrays - before.allocatedArrays).toBe(2 * steps);
+    expect(after.allocatedBytes - before.allocatedBytes).toBe(steps * 4 * (B * OUT + 1));
+    expect(after.reusedArrays - before.reusedArrays).toBeGreaterThanOrEqual(steps * 10);
+  });
+
+  it("gives the same losses, bit for bit, when every array is fresh (the pool emptied before each step)", () => {
+    setBackend(backend);
+    const pooled = referenceRun();
+    const fresh = referenceRun();
+    for (let i = 0; i < 8; i++) {
+      const a = pooled.step(i);
+      emptyCache();
+      const b = fresh.step(i);
+      emptyCache();
+      expect(a.loss).toBe(b.loss);
+      expect(a.logits.data).toEqual(b.logits.data);
+    }
+  });
+
+  it("never reuses what the caller holds: outputs, grads read through .grad, and graph inputs reached through gradFn", () => {
+    setBackend(backend);
+    const run = referenceRun(3);
+    const { logits } = run.step(0);
+    const logitsCopy = logits.data.slice();
+    // An intermediate reached through the graph is the reader's.
+    const out = run.model.forward(run.x);
+    const hidden = out.gradFn!.inputs[0]!; // the ReLU's output
+    const hiddenCopy = hidden.data.slice();
+    new CrossEntropyLoss().forward(out, new Int32Array(B)).backward();
+    // So is a grad read through .grad: the next zeroGrad drops it without recycling it.
+    run.step(1);
+    const fc1 = run.model.at(0) as Linear;
+    const grad = fc1.weight.grad!;
+    const gradCopy = grad.data.slice();
+    for (let i = 2; i < 6; i++) run.step(i);
+    expect(logits.data).toEqual(logitsCopy);
+    expect(grad.data).toEqual(gradCopy);
+    expect(hidden.data).toEqual(hiddenCopy);
+    expect(hidden.data.every((v) => v >= 0)).toBe(true);
+  });
+});
+
+describe("Sequential between built-in layers", () => {
+  it("leaves alone the input and output of a layer of the user's own (which may keep them)", () => {
+    class Keep extends Module<[Tensor], Tensor> {
+      seen: Tensor[] = [];
+      copies: Float32Array[] = [];
+      forward(x: Tensor): Tensor {
+        const y = x.mul(2);
+        this.seen.push(x, y);
+        this.copies.push(x.data.slice(), y.data.slice());
+        return y;
+      }
+    }
+    const g = new Generator(5);
+    const keep = new Keep();
+    const model = new Sequential(new Linear(6, 4, { generator: g }), keep, new ReLU(), new Linear(4, 3, { generator: g }));
+    const x = tensor(Float32Array.from({ length: 12 }, (_, i) => Math.sin(i)), { shape: [2, 6] });
+    for (let i = 0; i < 4; i++) {
+      model.zeroGrad();
+      model.forward(x).sum().backward();
+    }
+    expect(keep.copies.every((c) => c.every(Number.isFinite))).toBe(true);
+    keep.seen.forEach((t, i) => expect(t.data).toEqual(keep.copies[i]));
+  });
+
+  it("recycles intermediates at once under noGrad, and the next batch's results are unchanged", () => {
+    const g = new Generator(6);
+    const model = new Sequential(new Linear(5, 7, { generator: g }), new ReLU(), new Dropout(0.5), new Linear(7, 2, { generator: g }));
+    model.eval();
+    const x = tensor(Float32Array.from({ length: 15 }, (_, i) => Math.cos(i)), { shape: [3, 5] });
+    const first = noGrad(() => model.forward(x));
+    const firstCopy = first.data.slice();
+    noGrad(() => model.forward(x)); // warm: reuses the hidden arrays
+    const before = memoryStats().allocatedArrays;
+    const again = noGrad(() => model.forward(x));
+    expect(memoryStats().allocatedArrays - before).toBe(1); // the output only
+    expect(again.data).toEqual(firstCopy);
+    expect(first.data).toEqual(firstCopy);
+  });
+
+  it("keeps out of the pool what an eval Dropout passes through (its input itself)", () => {
+    const g = new Generator(7);
+    const model = new Sequential(new Linear(4, 4, { generator: g }), new Dropout(0.3), new ReLU());
+    model.eval(); // Dropout returns its input itself
+    const x = tensor([[1, -2, 3, -4]]);
+    const y = noGrad(() => model.forward(x));
+    const copy = y.data.slice();
+    for (let i = 0; i < 3; i++) noGrad(() => model.forward(tensor([[i, i, i, i]])));
+    expect(y.data).toEqual(copy);
+  });
+});
+
+describe("the pool's debug mode (on in every test)", () => {
+  it("fills taken arrays with NaN, so an op that skips an element shows it", () => {
+    const a = takeArray(5);
+    expect(Array.from(a).every(Number.isNaN)).toBe(true);
+  });
+
+  it("fills released arrays with NaN and refuses a second release", () => {
+    const a = takeArray(3).fill(1);
+    releaseArray(a);
+    expect(Array.from(a).every(Number.isNaN)).toBe(true);
+    expect(() => releaseArray(a)).toThrow("released to the pool twice");
+    expect(takeArray(3)).toBe(a);
+  });
+});
