@@ -60,11 +60,14 @@ if (wanted("step")) {
   ];
   const ref = results.find((r) => r.system === "tsgrad-wasm-2t") ?? results[0];
   const stepsPerEpoch = Math.ceil(60000 / 64);
-  console.log("system             ms/step  × tsgrad-wasm-2t  s/epoch*  peak RSS MB   GFLOP/s x·Wᵀ   dY·W    dYᵀ·x");
+  console.log(
+    "system             ms/step  × tsgrad-wasm-2t  s/epoch*  peak RSS MB  GC pauses/1k steps  GC time %   GFLOP/s x·Wᵀ   dY·W    dYᵀ·x",
+  );
   for (const r of results) {
     console.log(
       `${r.system.padEnd(17)} ${r.msPerStep.toFixed(2).padStart(8)} ${(r.msPerStep / ref.msPerStep).toFixed(2).padStart(16)}` +
         ` ${((r.msPerStep * stepsPerEpoch) / 1000).toFixed(1).padStart(9)} ${r.peakRssMB.toFixed(0).padStart(12)}` +
+        ` ${(r.gcPauses * 1000).toFixed(0).padStart(19)} ${(r.gcShare * 100).toFixed(2).padStart(10)}` +
         `   ${r.gflops.forward.toFixed(2).padStart(10)} ${r.gflops.gradInput.toFixed(2).padStart(6)} ${r.gflops.gradWeight.toFixed(2).padStart(8)}`,
     );
   }

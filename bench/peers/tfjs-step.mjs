@@ -5,6 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { PerformanceObserver } from "node:perf_hooks";
 
 const backend = process.argv[2] ?? "cpu";
 const steps = Number(process.argv[3] ?? 200);
@@ -63,11 +64,19 @@ function timeMatmul(m, n, k, transposeA, transposeB) {
 const warmup = Math.min(30, Math.floor(steps / 4));
 for (let i = 0; i < warmup; i++) step(i);
 const times = [];
+let gcCount = 0, gcMs = 0;
+const observer = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) { gcCount++; gcMs += e.duration; }
+});
+observer.observe({ entryTypes: ["gc"] });
 for (let i = 0; i < steps; i++) {
   const t0 = performance.now();
   step(i);
   times.push(performance.now() - t0);
 }
+await new Promise((resolve) => setTimeout(resolve, 20)); // gc entries are delivered asynchronously
+observer.disconnect();
+const gcShare = gcMs / times.reduce((a, b) => a + b, 0);
 times.sort((p, q) => p - q);
 const gflops = {
   forward: timeMatmul(B, H, IN, false, false), // x·W1 (tfjs keeps W1 as [784, 128])
@@ -79,5 +88,7 @@ console.log(JSON.stringify({
   msPerStep: times[times.length >> 1],
   steps,
   peakRssMB: process.resourceUsage().maxRSS / 1024,
+  gcPauses: gcCount / steps,
+  gcShare,
   gflops,
 }));

@@ -1,5 +1,6 @@
 // Timing helpers for the benchmarks: warm-up, repeated runs, medians.
 import { cpus } from "node:os";
+import { PerformanceObserver } from "node:perf_hooks";
 
 /** Median of a list of numbers. */
 export function median(xs: readonly number[]): number {
@@ -24,4 +25,24 @@ export function timeIt(fn: () => void, { warmup = 5, runs = 21, inner = 1 } = {}
 export function machine(): string {
   const c = cpus();
   return `${c[0]?.model ?? "unknown CPU"} × ${c.length} cores, Node ${process.version}`;
+}
+
+/** Garbage-collector pauses from `start()` to `stop()`: their number and total milliseconds. */
+export function gcMeter(): { stop(): Promise<{ count: number; ms: number }> } {
+  let count = 0;
+  let ms = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      count++;
+      ms += e.duration;
+    }
+  });
+  observer.observe({ entryTypes: ["gc"] });
+  return {
+    async stop() {
+      await new Promise((resolve) => setTimeout(resolve, 20)); // gc entries are delivered asynchronously
+      observer.disconnect();
+      return { count, ms };
+    },
+  };
 }

@@ -5,7 +5,7 @@ import { Worker } from "node:worker_threads";
 import { Generator, gemm, getBackend, setBackend, setNumThreads, setWorkerFactory, tensor, type Tensor } from "@tsgrad/tensor";
 import { CrossEntropyLoss, Linear, ReLU, Sequential } from "@tsgrad/nn";
 import { Adam } from "@tsgrad/optim";
-import { median, timeIt } from "./stats";
+import { gcMeter, median, timeIt } from "./stats";
 
 const threads = Number(process.argv[2] ?? 1);
 const steps = Number(process.argv[3] ?? 300);
@@ -50,11 +50,13 @@ const warmup = Math.min(100, Math.floor(steps / 4));
 for (let i = 0; i < warmup; i++) step(i);
 const rssAfterWarmup = process.memoryUsage().rss;
 const times: number[] = [];
+const gc = gcMeter();
 for (let i = 0; i < steps; i++) {
   const t0 = performance.now();
   step(i);
   times.push(performance.now() - t0);
 }
+const gcTotals = await gc.stop();
 const rssEnd = process.memoryUsage().rss;
 console.log(
   JSON.stringify({
@@ -63,6 +65,8 @@ console.log(
     steps,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
     rssGrowthMB: (rssEnd - rssAfterWarmup) / 2 ** 20,
+    gcPauses: gcTotals.count / steps, // per step
+    gcShare: gcTotals.ms / times.reduce((a, b) => a + b, 0), // of the timed steps' wall time
     gflops: {
       forward: gflops(B, H, IN, false, true), // x·W1ᵀ, W1 stored [128, 784]
       gradInput: gflops(B, IN, H, false, false), // dY·W1 (not needed by the step: x needs no grad)
