@@ -1,4 +1,5 @@
 // Element-wise kernels on raw Float32Arrays: broadcast binary loops and strided (permuted) copies.
+import { takeZeros } from "../pool";
 import { numel, stridesOf, type Shape } from "../shape";
 
 /** One binary op applied along a run: out[o + t] = f(a[ai + t·as], b[bi + t·bs]) for t < len. */
@@ -34,7 +35,7 @@ export function broadcastBinary(
   a: Float32Array, aShape: Shape,
   b: Float32Array, bShape: Shape,
   outShape: Shape,
-  out: Float32Array = new Float32Array(numel(outShape)),
+  out: Float32Array = takeZeros(numel(outShape)),
 ): Float32Array {
   const n = out.length;
   if (n === 0) return out;
@@ -84,7 +85,7 @@ export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
 export function permuteCopy(x: Float32Array, shape: Shape, perm: readonly number[]): Float32Array {
   const outShape = perm.map((p) => shape[p]!);
   const n = x.length;
-  const out = new Float32Array(n);
+  const out = takeZeros(n);
   if (n === 0) return out;
   const inStr = stridesOf(shape);
   const src = perm.map((p) => inStr[p]!); // input stride of each output dim

@@ -1,6 +1,6 @@
 // Element-wise ops with broadcasting (add sub mul div pow) and unary maps (neg exp log sqrt abs tanh sigmoid relu).
 import { recordOp } from "../autograd";
-import { takeArray } from "../pool";
+import { takeArray, takeZeros } from "../pool";
 import { broadcastShapes, sameShape } from "../shape";
 import { addRun, broadcastBinary, divRun, mulRun, powRun, subRun, type BinaryRun } from "../kernels/elementwise";
 import { Tensor } from "../tensor";
@@ -68,7 +68,7 @@ export function div(a: Tensor, b: Tensor | number): Tensor {
     const ga = needs[0] ? broadcastBinary(divRun, g, shape, b.data, b.shape, shape) : null;
     let gb: Float32Array | null = null;
     if (needs[1]) {
-      const t = new Float32Array(out.length);
+      const t = takeZeros(out.length);
       for (let i = 0; i < t.length; i++) t[i] = -g[i]! * out[i]!;
       gb = broadcastBinary(divRun, t, shape, b.data, b.shape, shape);
     }
@@ -86,14 +86,14 @@ export function pow(a: Tensor, exponent: Tensor | number): Tensor {
     let ga: Float32Array | null = null;
     let ge: Float32Array | null = null;
     if (needs[0]) {
-      ga = new Float32Array(out.length);
+      ga = takeZeros(out.length);
       for (let i = 0; i < ga.length; i++) {
         const ei = eb[i]!;
         ga[i] = ei === 0 ? 0 : g[i]! * ei * Math.pow(ab[i]!, ei - 1);
       }
     }
     if (needs[1]) {
-      ge = new Float32Array(out.length);
+      ge = takeZeros(out.length);
       for (let i = 0; i < ge.length; i++) {
         const ai = ab[i]!;
         ge[i] = ai === 0 && eb[i]! >= 0 ? 0 : g[i]! * out[i]! * Math.log(ai);
@@ -124,10 +124,10 @@ function unary(
 ): Tensor {
   checkSelf(x, op);
   const xd = x.data;
-  const out = new Float32Array(xd.length);
+  const out = takeZeros(xd.length);
   for (let i = 0; i < out.length; i++) out[i] = f(xd[i]!);
   return recordOp(op, out, x.shape, [x], (g) => {
-    const gx = new Float32Array(g.length);
+    const gx = takeZeros(g.length);
     for (let i = 0; i < gx.length; i++) gx[i] = df(g[i]!, xd[i]!, out[i]!);
     return [gx];
   });

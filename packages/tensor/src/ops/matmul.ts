@@ -1,4 +1,5 @@
 // matmul with torch.matmul's rules (1-D, 2-D, broadcast batches) and its gradient, on the gemm kernel.
+import { takeZeros } from "../pool";
 import { recordOp } from "../autograd";
 import { ShapeError } from "../errors";
 import { broadcastShapes, describeValue, formatShape, numel, sameShape, stridesOf } from "../shape";
@@ -55,20 +56,20 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const count = numel(batch);
   const aOffs = batchOffsets(aB, batch, m * k);
   const bOffs = batchOffsets(bB, batch, k * n);
-  const out = new Float32Array(count * m * n);
+  const out = takeZeros(count * m * n);
   for (let t = 0; t < count; t++) gemm(m, n, k, a.data, aOffs[t]!, false, b.data, bOffs[t]!, false, out, t * m * n);
   return recordOp("matmul", out, outShape, [a, b], (g, needs) => {
     let ga: Float32Array | null = null;
     let gb: Float32Array | null = null;
     if (needs[0]) {
       // dA = dC · Bᵀ per batch, summed over broadcast batch dims.
-      const full = new Float32Array(count * m * k);
+      const full = takeZeros(count * m * k);
       for (let t = 0; t < count; t++) gemm(m, k, n, g, t * m * n, false, b.data, bOffs[t]!, true, full, t * m * k);
       ga = sameShape(aB, batch) ? full : sumToShape(full, [...batch, m, k], aS);
     }
     if (needs[1]) {
       // dB = Aᵀ · dC per batch, summed over broadcast batch dims.
-      const full = new Float32Array(count * k * n);
+      const full = takeZeros(count * k * n);
       for (let t = 0; t < count; t++) gemm(k, n, m, a.data, aOffs[t]!, true, g, t * m * n, false, full, t * k * n);
       gb = sameShape(bB, batch) ? full : sumToShape(full, [...batch, k, n], bS);
     }
@@ -122,20 +123,20 @@ function matmul2d(a: Tensor, transA: boolean, b: Tensor, transB: boolean, gradA:
     const shapeB = transB ? [kb, n] : b.shape;
     throw new ShapeError(`matmul: expected shapes [m, k] and [k, n], got ${formatShape(shapeA)} and ${formatShape(shapeB)}`);
   }
-  const out = new Float32Array(m * n);
+  const out = takeZeros(m * n);
   gemm(m, n, k, a.data, 0, transA, b.data, 0, transB, out, 0);
   const shape = gradA.ndim === 1 ? (gradB.ndim === 1 ? [] : [n]) : gradB.ndim === 1 ? [m] : [m, n];
   return recordOp("matmul", out, shape, [gradA, gradB], (g, needs) => {
     let ga: Float32Array | null = null;
     let gb: Float32Array | null = null;
     if (needs[0]) {
-      ga = new Float32Array(m * k);
+      ga = takeZeros(m * k);
       // dA = dC·op(B)ᵀ (stored [m, k]); with transA the stored A is [k, m], so dAstored = op(B)·dCᵀ.
       if (transA) gemm(k, m, n, b.data, 0, transB, g, 0, true, ga, 0);
       else gemm(m, k, n, g, 0, false, b.data, 0, !transB, ga, 0);
     }
     if (needs[1]) {
-      gb = new Float32Array(k * n);
+      gb = takeZeros(k * n);
       // dB = op(A)ᵀ·dC (stored [k, n]); with transB the stored B is [n, k], so dBstored = dCᵀ·op(A).
       if (transB) gemm(n, k, m, g, 0, true, a.data, 0, transA, gb, 0);
       else gemm(k, n, m, a.data, 0, !transA, g, 0, false, gb, 0);

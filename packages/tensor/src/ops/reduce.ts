@@ -1,4 +1,5 @@
 // Reductions (sum mean max argmax logsumexp) and the stable softmax/logSoftmax, each with a direct backward.
+import { takeZeros } from "../pool";
 import { recordOp } from "../autograd";
 import { ShapeError } from "../errors";
 import { formatShape, normalizeDim, normalizeDims, numel, reducedShape } from "../shape";
@@ -26,7 +27,7 @@ function checkKeepdim(keepdim: unknown, op: string): void {
 
 /** Broadcasts a reduced gradient back over the reduced dims: gx[i] = scale · g[map[i]]. */
 function expandReduced(g: Float32Array, x: Tensor, dims: readonly number[], scale: number): Float32Array {
-  const gx = new Float32Array(x.numel);
+  const gx = takeZeros(x.numel);
   if (dims.length === x.ndim) {
     gx.fill(g[0]! * scale);
     return gx;
@@ -74,7 +75,7 @@ export function max(x: Tensor, dim?: Dims, keepdim = false): Tensor {
     const d = normalizeDim(dim, x.ndim, "max");
     const shape = reducedShape(x.shape, x.ndim === 0 ? [] : [d], keepdim);
     const { outer, size, inner } = splitAt(x.shape, d);
-    const out = new Float32Array(outer * inner);
+    const out = takeZeros(outer * inner);
     const idx = new Int32Array(outer * inner);
     const xd = x.data;
     for (let o = 0; o < outer; o++) {
@@ -93,7 +94,7 @@ export function max(x: Tensor, dim?: Dims, keepdim = false): Tensor {
       }
     }
     return recordOp("max", out, shape, [x], (g) => {
-      const gx = new Float32Array(x.numel);
+      const gx = takeZeros(x.numel);
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < inner; j++) gx[(o * size + idx[o * inner + j]!) * inner + j] = g[o * inner + j]!;
       }
@@ -103,7 +104,7 @@ export function max(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   const dims = dimsOf(x, dim, "max");
   const shape = reducedShape(x.shape, dims, keepdim);
   const map = reduceIndexMap(x.shape, dims);
-  const out = new Float32Array(numel(shape)).fill(-Infinity);
+  const out = takeZeros(numel(shape)).fill(-Infinity);
   const xd = x.data;
   for (let i = 0; i < xd.length; i++) {
     const o = map[i]!;
@@ -111,9 +112,9 @@ export function max(x: Tensor, dim?: Dims, keepdim = false): Tensor {
     if (v > out[o]! || v !== v) out[o] = v;
   }
   return recordOp("max", out, shape, [x], (g) => {
-    const ties = new Float32Array(out.length);
+    const ties = takeZeros(out.length);
     for (let i = 0; i < xd.length; i++) if (xd[i] === out[map[i]!]) ties[map[i]!]! += 1;
-    const gx = new Float32Array(xd.length);
+    const gx = takeZeros(xd.length);
     for (let i = 0; i < xd.length; i++) {
       const o = map[i]!;
       if (xd[i] === out[o]) gx[i] = g[o]! / ties[o]!;
@@ -143,7 +144,7 @@ export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
   const d = normalizeDim(dim, x.ndim, "argmax");
   const shape = reducedShape(x.shape, x.ndim === 0 ? [] : [d], keepdim);
   const { outer, size, inner } = splitAt(x.shape, d);
-  const out = new Float32Array(outer * inner);
+  const out = takeZeros(outer * inner);
   const xd = x.data;
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < inner; j++) {
@@ -179,7 +180,7 @@ export function logsumexp(x: Tensor, dim: number | readonly number[], keepdim = 
     const mo = m[map[i]!]!;
     if (Number.isFinite(mo)) s[map[i]!]! += Math.exp(xd[i]! - mo);
   }
-  const out = new Float32Array(n);
+  const out = takeZeros(n);
   for (let o = 0; o < n; o++) {
     const mo = m[o]!;
     out[o] = Number.isFinite(mo) ? mo + Math.log(s[o]!) : mo; // all −inf → −inf; any +inf → +inf
@@ -187,7 +188,7 @@ export function logsumexp(x: Tensor, dim: number | readonly number[], keepdim = 
   for (let i = 0; i < xd.length; i++) if (xd[i] !== xd[i]) out[map[i]!] = NaN;
   // d/dx_i = exp(x_i − lse).
   return recordOp("logsumexp", out, shape, [x], (g) => {
-    const gx = new Float32Array(xd.length);
+    const gx = takeZeros(xd.length);
     for (let i = 0; i < gx.length; i++) {
       const o = map[i]!;
       gx[i] = g[o]! * Math.exp(xd[i]! - out[o]!);
@@ -228,7 +229,7 @@ export function softmax(x: Tensor, dim: number): Tensor {
   checkDim(dim, "softmax");
   const { lse, outer, size, inner } = rowLse(x, dim, "softmax");
   const xd = x.data;
-  const out = new Float32Array(xd.length);
+  const out = takeZeros(xd.length);
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < inner; j++) {
       const l = lse[o * inner + j]!;
@@ -240,7 +241,7 @@ export function softmax(x: Tensor, dim: number): Tensor {
   }
   // dx = y · (g − Σ g·y).
   return recordOp("softmax", out, x.shape, [x], (g) => {
-    const gx = new Float32Array(xd.length);
+    const gx = takeZeros(xd.length);
     for (let o = 0; o < outer; o++) {
       for (let j = 0; j < inner; j++) {
         let dot = 0;
@@ -264,7 +265,7 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
   checkDim(dim, "logSoftmax");
   const { lse, outer, size, inner } = rowLse(x, dim, "logSoftmax");
   const xd = x.data;
-  const out = new Float32Array(xd.length);
+  const out = takeZeros(xd.length);
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < inner; j++) {
       const l = lse[o * inner + j]!;
@@ -276,7 +277,7 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
   }
   // dx = g − softmax(x) · Σ g.
   return recordOp("logSoftmax", out, x.shape, [x], (g) => {
-    const gx = new Float32Array(xd.length);
+    const gx = takeZeros(xd.length);
     for (let o = 0; o < outer; o++) {
       for (let j = 0; j < inner; j++) {
         let total = 0;
