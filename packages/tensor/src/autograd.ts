@@ -264,13 +264,11 @@ export function runBackward(root: Tensor, seed: Float32Array, retainGraph: boole
     // its storage; the incoming gradient itself passes on its ownership when it is returned as is, once.
     const sharesWithOther = (i: number, g: Float32Array): boolean =>
       results.some((r, j) => j !== i && needs[j] === true && r !== null && aliases(r, g));
-    let passedOn = false;
     for (let i = 0; i < inputs.length; i++) {
       const input = inputs[i]!;
       let g = results[i] ?? null;
       if (!needs[i] || g === null) continue;
       let owned = !sharesWithOther(i, g) && (!aliases(g, entry.data) || (g === entry.data && entry.owned));
-      if (aliases(g, entry.data)) passedOn = true;
       if (g.length !== input.numel) {
         invariant(
           g.length === numel(node.outputShape),
@@ -295,7 +293,8 @@ export function runBackward(root: Tensor, seed: Float32Array, retainGraph: boole
         grads.set(input, { data: acc, owned: true });
       }
     }
-    if (entry.owned && node.borrowsGrad && !passedOn && !results.some((r) => r !== null && aliases(r, entry.data))) {
+    // The incoming gradient is done with, unless the backward may keep it or a result shares its storage.
+    if (entry.owned && node.borrowsGrad && !results.some((r) => r !== null && aliases(r, entry.data))) {
       releaseArray(entry.data);
     }
     if (!retainGraph) node.release();

@@ -47,11 +47,11 @@ describe("the pool", () => {
     expect(takeZeros(7)).toEqual(new Float32Array(7));
   });
 
-  it("keeps at most 8 free arrays of one length, and emptyCache drops them all", () => {
+  it("keeps at most 32 free arrays of one length, and emptyCache drops them all", () => {
     emptyCache();
-    const arrays = Array.from({ length: 10 }, () => takeArray(3));
+    const arrays = Array.from({ length: 40 }, () => takeArray(3));
     arrays.forEach(releaseArray);
-    expect(memoryStats().cachedArrays).toBe(8);
+    expect(memoryStats().cachedArrays).toBe(32);
     emptyCache();
     expect(memoryStats().cachedArrays).toBe(0);
     expect(memoryStats().cachedBytes).toBe(0);

@@ -18,7 +18,7 @@ export interface MemoryStats {
 }
 
 /** At most this many free arrays of one length and kind are kept; more go to the garbage collector. */
-const MAX_PER_SIZE = 8;
+const MAX_PER_SIZE = 32;
 /** At most this many bytes are kept free in all. */
 const MAX_CACHED_BYTES = 256 * 2 ** 20;
 /** Int32 pattern written over taken and released arrays in debug mode (a class index no model has). */

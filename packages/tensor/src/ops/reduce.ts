@@ -1,5 +1,5 @@
 // Reductions (sum mean max argmax logsumexp) and the stable softmax/logSoftmax, each with a direct backward.
-import { takeZeros } from "../pool";
+import { takeArray, takeZeros } from "../pool";
 import { recordOp } from "../autograd";
 import { ShapeError } from "../errors";
 import { formatShape, normalizeDim, normalizeDims, numel, reducedShape } from "../shape";
@@ -104,7 +104,7 @@ export function max(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   const dims = dimsOf(x, dim, "max");
   const shape = reducedShape(x.shape, dims, keepdim);
   const map = reduceIndexMap(x.shape, dims);
-  const out = takeZeros(numel(shape)).fill(-Infinity);
+  const out = takeArray(numel(shape)).fill(-Infinity);
   const xd = x.data;
   for (let i = 0; i < xd.length; i++) {
     const o = map[i]!;
