@@ -1,5 +1,5 @@
-// Fork/join over worker threads for the large matrix products: operands copied into one shared memory, rows of C
-// split between the calling thread and the workers, Atomics to start and join. Environment-neutral: the host
+// Fork/join over worker threads for the large matrix products: operands copied into one shared memory, rows of C cut
+// into chunks that the calling thread and the workers claim with an atomic counter. Environment-neutral: the host
 // supplies how to start a worker (Node's worker_threads, or a browser Worker) with setWorkerFactory.
 import { adamJs, adamKernelSource } from "./kernels/adam";
 import { gemmKernelSource, gemmSerial } from "./kernels/matmul";
@@ -54,11 +54,13 @@ function resetPool(): void {
 
 // Control block (Int32Array over a SharedArrayBuffer).
 const SEQ = 0; // task sequence number, bumped to start a task
-const DONE = 1; // workers finished with the current task
+const DONE = 1; // chunks of the current task finished
 const READY = 2; // workers that have started
 const STOP = 3; // 1: workers exit
-const P = 8; // task: kind m n k aOff transA bOff transB cOff accumulate (offsets in f32 elements)
-const ROWS = 24; // per-worker [rowStart, rowEnd)
+const NEXT = 4; // the next chunk to claim (CLOSED between tasks)
+const CLOSED = 1 << 30;
+const P = 8; // task: kind m n k aOff transA bOff transB cOff accumulate chunks chunkSize size (offsets in f32 elements)
+const CHUNKS_PER_THREAD = 2; // a thread that starts late leaves its chunks to the others
 const KINDS: Readonly<Record<GemmLayout | "js", number>> = { js: 0, nt: 1, nn: 2, tn: 3 };
 const KIND_ADAM = 4;
 
@@ -77,7 +79,7 @@ interface Arena {
 
 class Pool {
   private readonly workers: WorkerLike[] = [];
-  private readonly control = new Int32Array(new SharedArrayBuffer(4 * (ROWS + 2 * 256)));
+  private readonly control = new Int32Array(new SharedArrayBuffer(4 * 32));
   /** Float parameters of a task (Adam's scalars). */
   private readonly scalars = new Float64Array(new SharedArrayBuffer(8 * 8));
   private arena: Arena | null = null;
@@ -111,6 +113,7 @@ class Pool {
     }
     Atomics.store(this.control, READY, 0);
     Atomics.store(this.control, STOP, 0);
+    Atomics.store(this.control, NEXT, CLOSED);
     const { memory, module, f32 } = this.arena;
     for (let w = 0; w < this.threads - 1; w++) {
       const worker = this.start(workerSource());
@@ -145,12 +148,11 @@ class Pool {
     ctl[P + 4] = 0; ctl[P + 5] = transA ? 1 : 0;
     ctl[P + 6] = bAt; ctl[P + 7] = transB ? 1 : 0;
     ctl[P + 8] = cAt; ctl[P + 9] = accumulate ? 1 : 0;
-    // Rows split evenly, in multiples of 4 (the kernels' tile), the calling thread taking the first share.
-    const bounds = this.split(m);
-    this.launch(bounds);
-    if (kind === 0) gemmSerial(m, n, k, f32, 0, transA, f32, bAt, transB, f32, cAt, accumulate, 0, bounds[1]!);
-    else localKernels(arena).gemm(layout!, m, n, k, 0, 4 * bAt, 4 * cAt, accumulate, 0, bounds[1]!);
-    this.join();
+    const simd = kind === 0 ? null : localKernels(arena);
+    this.run(m, (r0, r1) => {
+      if (simd === null) gemmSerial(m, n, k, f32, 0, transA, f32, bAt, transB, f32, cAt, accumulate, r0, r1);
+      else simd.gemm(layout!, m, n, k, 0, 4 * bAt, 4 * cAt, accumulate, r0, r1);
+    });
     c.set(f32.subarray(cAt, cAt + lenC), cOff);
     return true;
   }
@@ -170,42 +172,38 @@ class Pool {
     ctl[P] = KIND_ADAM;
     ctl[P + 1] = n; ctl[P + 4] = 0; ctl[P + 5] = gAt; ctl[P + 6] = mAt; ctl[P + 7] = vAt;
     this.scalars.set(scalars);
-    const bounds = this.split(n);
-    this.launch(bounds);
-    adamJs(f32, 0, f32, gAt, f32, mAt, f32, vAt, 0, bounds[1]!, ...scalars);
-    this.join();
+    this.run(n, (i0, i1) => adamJs(f32, 0, f32, gAt, f32, mAt, f32, vAt, i0, i1, ...scalars));
     p.set(f32.subarray(0, n));
     m.set(f32.subarray(mAt, mAt + n));
     v.set(f32.subarray(vAt, vAt + n));
     return true;
   }
 
-  /** [0, b1, …, size): equal shares in multiples of 4, the calling thread taking the first. */
-  private split(size: number): number[] {
-    const parts = this.workers.length + 1;
-    const bounds = [0];
-    for (let t = 1; t < parts; t++) bounds.push(Math.min(size, Math.round((size * t) / parts / 4) * 4));
-    bounds.push(size);
-    return bounds;
-  }
-
-  /** Hands the workers their shares and wakes them. */
-  private launch(bounds: readonly number[]): void {
+  /**
+   * Runs the task whose parameters are set, over [0, size) cut into chunks of a multiple of 4 (the kernels' tile):
+   * every thread, this one included, claims chunks until none is left, so a worker that wakes late costs nothing but
+   * its share. Each element is computed by the same kernel whichever thread claims it: results do not depend on it.
+   */
+  private run(size: number, compute: (start: number, end: number) => void): void {
     const ctl = this.control;
-    for (let w = 0; w < this.workers.length; w++) {
-      ctl[ROWS + 2 * w] = bounds[w + 1]!;
-      ctl[ROWS + 2 * w + 1] = bounds[w + 2]!;
-    }
+    const chunks = Math.min(Math.ceil(size / 4), (this.workers.length + 1) * CHUNKS_PER_THREAD);
+    const chunk = Math.ceil(size / chunks / 4) * 4;
+    const count = Math.ceil(size / chunk);
+    ctl[P + 10] = count;
+    ctl[P + 11] = chunk;
+    ctl[P + 12] = size;
     Atomics.store(ctl, DONE, 0);
+    Atomics.store(ctl, NEXT, 0); // opens the claims: every parameter is in place
     Atomics.add(ctl, SEQ, 1);
     Atomics.notify(ctl, SEQ);
-  }
-
-  /** Waits until every worker has finished its share. */
-  private join(): void {
-    const ctl = this.control;
-    const helpers = this.workers.length;
-    for (let d = Atomics.load(ctl, DONE); d < helpers; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
+    let done = 0;
+    for (let c = Atomics.add(ctl, NEXT, 1); c < count; c = Atomics.add(ctl, NEXT, 1)) {
+      compute(c * chunk, Math.min(size, (c + 1) * chunk));
+      done = Atomics.add(ctl, DONE, 1) + 1;
+    }
+    // Wait for the chunks the workers claimed; then close the claims until the next task.
+    for (let d = done; d < count; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
+    Atomics.store(ctl, NEXT, CLOSED);
   }
 
   close(): void {
@@ -293,18 +291,23 @@ const run = ({ control: ctl, scalars: sc, memory, module, buffer, id }) => {
     if (seq === seen) continue;
     seen = seq;
     if (Atomics.load(ctl, ${STOP}) === 1) return;
-    const P = ${P}, r0 = ctl[${ROWS} + 2 * id], r1 = ctl[${ROWS} + 2 * id + 1];
-    const kind = ctl[P], m = ctl[P + 1], n = ctl[P + 2], k = ctl[P + 3];
-    if (memory !== null && f32.byteLength !== memory.buffer.byteLength) f32 = new Float32Array(memory.buffer);
-    if (kind === ${KIND_ADAM}) {
-      adam(f32, 0, f32, ctl[P + 5], f32, ctl[P + 6], f32, ctl[P + 7], r0, r1, sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6], sc[7]);
-    } else if (kind === 0) {
-      kernel(m, n, k, f32, ctl[P + 4], ctl[P + 5] === 1, f32, ctl[P + 6], ctl[P + 7] === 1, f32, ctl[P + 8], ctl[P + 9] === 1, r0, r1);
-    } else {
-      simd[kind](m, n, k, 4 * ctl[P + 4], 4 * ctl[P + 6], 4 * ctl[P + 8], ctl[P + 9], r0, r1);
+    // Claim chunks until none is left. A successful claim pins the task (it cannot end before this chunk is done),
+    // so the parameters are read after it.
+    const P = ${P};
+    for (let c = Atomics.add(ctl, ${NEXT}, 1); c < ctl[P + 10]; c = Atomics.add(ctl, ${NEXT}, 1)) {
+      const count = ctl[P + 10], chunk = ctl[P + 11], size = ctl[P + 12];
+      const r0 = c * chunk, r1 = Math.min(size, r0 + chunk);
+      const kind = ctl[P], m = ctl[P + 1], n = ctl[P + 2], k = ctl[P + 3];
+      if (memory !== null && f32.byteLength !== memory.buffer.byteLength) f32 = new Float32Array(memory.buffer);
+      if (kind === ${KIND_ADAM}) {
+        adam(f32, 0, f32, ctl[P + 5], f32, ctl[P + 6], f32, ctl[P + 7], r0, r1, sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6], sc[7]);
+      } else if (kind === 0) {
+        kernel(m, n, k, f32, ctl[P + 4], ctl[P + 5] === 1, f32, ctl[P + 6], ctl[P + 7] === 1, f32, ctl[P + 8], ctl[P + 9] === 1, r0, r1);
+      } else {
+        simd[kind](m, n, k, 4 * ctl[P + 4], 4 * ctl[P + 6], 4 * ctl[P + 8], ctl[P + 9], r0, r1);
+      }
+      if (Atomics.add(ctl, ${DONE}, 1) + 1 === count) Atomics.notify(ctl, ${DONE});
     }
-    Atomics.add(ctl, ${DONE}, 1);
-    Atomics.notify(ctl, ${DONE});
   }
 };
 if (typeof self !== "undefined" && typeof self.postMessage === "function") {
