@@ -186,7 +186,8 @@ async function train(o: TrainOptions): Promise<number> {
     for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
       await yieldToEvents(); // at least once per epoch, however short
       const t0 = performance.now();
-      const batches = loader.batches({ startBatch: state.batchesDone });
+      // The loop is done with each batch (backward and step) before it takes the next: one pair of arrays per epoch.
+      const batches = loader.batches({ startBatch: state.batchesDone, reuseStorage: true });
       const epochStart = loader.epochStartState;
       const progress = epochProgress(
         { write: err, isTTY: process.stderr.isTTY === true, color: color && process.stderr.isTTY === true, quiet: o.quiet },

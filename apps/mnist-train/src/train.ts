@@ -1,5 +1,5 @@
 // The training loop and the evaluation, free of I/O so that tests can drive them directly.
-import { noGrad, tensor, type Tensor } from "@tsgrad/tensor";
+import { Tensor, noGrad } from "@tsgrad/tensor";
 import { crossEntropy, type CrossEntropyLoss, type Sequential } from "@tsgrad/nn";
 import { CLASSES, IMAGE_SIZE } from "./model";
 
@@ -74,14 +74,15 @@ export function evaluate(model: Sequential, split: Split, batchSize = 1000): Eva
   let lossSum = 0;
   let correct = 0;
   model.eval();
+  const scratch = new Float32Array(Math.min(batchSize, split.count) * IMAGE_SIZE); // each batch overwrites the last
   noGrad(() => {
     for (let start = 0; start < split.count; start += batchSize) {
       const rows = Math.min(batchSize, split.count - start);
-      const x = new Float32Array(rows * IMAGE_SIZE);
+      const x = scratch.subarray(0, rows * IMAGE_SIZE);
       const px = split.images.subarray(start * IMAGE_SIZE, (start + rows) * IMAGE_SIZE);
       for (let i = 0; i < x.length; i++) x[i] = px[i]! / 255;
       const labels = split.labels.subarray(start, start + rows);
-      const logits = model.forward(tensor(x, { shape: [rows, IMAGE_SIZE] }));
+      const logits = model.forward(new Tensor(x, [rows, IMAGE_SIZE])); // wraps the scratch (tensor() would copy it)
       lossSum += crossEntropy(logits, labels, { reduction: "sum" }).item();
       const pred = logits.argmax(1).data;
       for (let r = 0; r < rows; r++) {

@@ -111,6 +111,27 @@ describe("DataLoader", () => {
     expect(indicesOf(batches[0]!)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
+  it("with reuseStorage writes every batch into one pair of arrays, with the same values and order", () => {
+    const fresh = new DataLoader(data, { batchSize: 64, shuffle: true, generator: new Generator(4) });
+    const reused = new DataLoader(data, { batchSize: 64, shuffle: true, generator: new Generator(4) });
+    const iterator = reused.batches({ reuseStorage: true });
+    const buffers = new Set<ArrayBufferLike>();
+    let n = 0;
+    for (const expected of fresh.batches()) {
+      const got = iterator.next();
+      expect(got.done).toBe(false);
+      const batch = got.value as Batch;
+      expect(batch.inputs.shape).toEqual(expected.inputs.shape);
+      expect(batch.inputs.data).toEqual(expected.inputs.data);
+      expect(batch.targets.data).toEqual(expected.targets.data);
+      buffers.add(batch.inputs.data.buffer).add(batch.targets.data.buffer);
+      n++;
+    }
+    expect(iterator.next().done).toBe(true);
+    expect(n).toBe(16); // the last one short: 40 rows, at the front of the same arrays
+    expect(buffers.size).toBe(2);
+  });
+
   it.each<[string, () => unknown, new (message: string) => Error, RegExp]>([
     ["batchSize 0", () => new DataLoader(data, { batchSize: 0 }), RangeError, /^DataLoader: invalid batchSize: 0 \(expected an integer >= 1\)$/],
     ["batchSize 1.5", () => new DataLoader(data, { batchSize: 1.5 }), RangeError, /invalid batchSize: 1.5/],

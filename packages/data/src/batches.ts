@@ -63,6 +63,12 @@ export interface DataLoaderOptions {
 export interface BatchesOptions {
   /** The first batch to produce, to resume an epoch in the middle (default 0). */
   readonly startBatch?: number;
+  /**
+   * Write every batch of the epoch into the same two arrays, so that the epoch creates none (default false: each
+   * batch has arrays of its own, as PyTorch's). A batch then holds its values only until the next one is requested:
+   * for a training loop that is done with a batch (its `backward()` and optimizer step) before taking the next.
+   */
+  readonly reuseStorage?: boolean;
 }
 
 /** One batch: `inputs` [B, ...sample shape] float32, `targets` [B] (class indices for images). */
@@ -154,7 +160,7 @@ export class DataLoader implements Iterable<Batch> {
 
   /** One epoch of batches from `startBatch` on; the permutation (if `shuffle`) is drawn now, not at the first `next()`. */
   batches(options: BatchesOptions = {}): IterableIterator<Batch> {
-    const { startBatch = 0 } = options;
+    const { startBatch = 0, reuseStorage = false } = options;
     if (!Number.isSafeInteger(startBatch) || startBatch < 0 || startBatch > this.length) {
       throw new RangeError(`DataLoader.batches: invalid startBatch: ${startBatch} (expected 0 to ${this.length})`);
     }
@@ -163,22 +169,27 @@ export class DataLoader implements Iterable<Batch> {
       this.startState = this.generator.getState();
       order = this.generator.shuffle(Int32Array.from({ length: this.table.count }, (_, i) => i));
     }
-    return this.epoch(order, startBatch);
+    return this.epoch(order, startBatch, reuseStorage);
   }
 
-  private *epoch(order: Int32Array | null, startBatch: number): EpochIterator {
-    const { count } = this.table;
+  private *epoch(order: Int32Array | null, startBatch: number, reuseStorage: boolean): EpochIterator {
+    const { count, rowSize } = this.table;
+    // With reuseStorage, one pair of arrays for the epoch; a shorter last batch uses the front of them.
+    let shared: { inputs: Float32Array; labels: Float32Array } | null = null;
     for (let b = startBatch; b < this.length; b++) {
       const start = b * this.batchSize;
-      yield this.gather(order, start, Math.min(start + this.batchSize, count));
+      const rows = Math.min(start + this.batchSize, count) - start;
+      if (reuseStorage) {
+        shared ??= { inputs: new Float32Array(this.batchSize * rowSize), labels: new Float32Array(this.batchSize) };
+        yield this.gather(order, start, rows, shared.inputs.subarray(0, rows * rowSize), shared.labels.subarray(0, rows));
+      } else {
+        yield this.gather(order, start, rows, new Float32Array(rows * rowSize), new Float32Array(rows));
+      }
     }
   }
 
-  private gather(order: Int32Array | null, start: number, end: number): Batch {
+  private gather(order: Int32Array | null, start: number, rows: number, inputs: Float32Array, labels: Float32Array): Batch {
     const { rowShape, rowSize, values, targets } = this.table;
-    const rows = end - start;
-    const inputs = new Float32Array(rows * rowSize);
-    const labels = new Float32Array(rows);
     const lut = this.pixelTable;
     const { mean = 0, std = 1 } = this.normalize ?? {};
     if (values instanceof Uint8Array) {
