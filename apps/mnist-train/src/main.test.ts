@@ -41,7 +41,7 @@ function synthetic(count: number, seed: number): { images: Uint8Array; labels: U
 function run(args: readonly string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [cli, ...args], {
     encoding: "utf8",
-    env: { ...process.env, NO_COLOR: "1", ...env },
+    env: { ...process.env, NO_COLOR: "1", TSGRAD_MEMORY_DEBUG: "1", ...env },
     timeout: 120_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -213,7 +213,7 @@ describe("mnist-train CLI", () => {
     const c = join(dir, "c.safetensors");
     const cMetrics = join(dir, "c.jsonl");
     const child = spawn(process.execPath, [cli, "--epochs", "200", "--save", c, "--metrics", cMetrics, ...dataArgs()], {
-      env: { ...process.env, NO_COLOR: "1" },
+      env: { ...process.env, NO_COLOR: "1", TSGRAD_MEMORY_DEBUG: "1" },
     });
     let stdout = "";
     let stderr = "";

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { Generator, getBackend, setBackend, setNumThreads, setWorkerFactory } from "@tsgrad/tensor";
+import { Generator, getBackend, setBackend, setMemoryDebug, setNumThreads, setWorkerFactory } from "@tsgrad/tensor";
 import { CrossEntropyLoss } from "@tsgrad/nn";
 import { Adam } from "@tsgrad/optim";
 import { DataLoader, loadMnist, type MnistData } from "@tsgrad/data";
@@ -24,6 +24,8 @@ class Interrupted extends Error {}
 const out = (s: string): void => void process.stdout.write(s);
 const err = (s: string): void => void process.stderr.write(s);
 const color = process.stdout.isTTY === true && process.env["NO_COLOR"] === undefined;
+// TSGRAD_MEMORY_DEBUG=1: recycled arrays filled with NaN (the tests run the CLI this way; see setMemoryDebug).
+if (process.env["TSGRAD_MEMORY_DEBUG"] === "1") setMemoryDebug(true);
 const st = styler(color);
 
 let stopRequested = false;
