@@ -17,7 +17,7 @@ export interface WorkerLike {
 export type WorkerFactory = (source: string) => WorkerLike;
 
 let factory: WorkerFactory | null = null;
-let requested = 1;
+let requested: number | null = null; // null: the number of cores, where the runtime tells it
 let pool: Pool | null = null;
 
 /** Products below this many multiply-adds run on the calling thread alone (a fork/join costs tens of µs). */
@@ -25,7 +25,7 @@ export const PARALLEL_MIN_MACS = 1 << 19;
 
 /**
  * Sets how workers are started (e.g. `(src) => new Worker(src, { eval: true })` from `node:worker_threads`). Until a
- * factory is set, every product runs on the calling thread.
+ * factory is set, every product runs on the calling thread; with one, on {@link getNumThreads} threads.
  */
 export function setWorkerFactory(f: WorkerFactory | null): void {
   factory = f;
@@ -35,6 +35,8 @@ export function setWorkerFactory(f: WorkerFactory | null): void {
 /**
  * Threads used by large matrix products (`torch.set_num_threads`): the calling thread plus `n − 1` workers. With 1,
  * no worker is started. Results are bit-identical whatever the count: each element is summed in the same order.
+ * The default is the number of cores where the runtime tells it (`navigator.hardwareConcurrency`: browsers, Node ≥ 21),
+ * else 1 (Node 20: pass `os.availableParallelism()`, as the app does).
  */
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new RangeError(`setNumThreads: expected an integer in [1, 256], got ${n}`);
@@ -44,7 +46,12 @@ export function setNumThreads(n: number): void {
 
 /** The threads large products will use (1 until a worker factory is set). */
 export function getNumThreads(): number {
-  return factory === null ? 1 : requested;
+  return factory === null ? 1 : (requested ?? coreCount());
+}
+
+function coreCount(): number {
+  const n = (globalThis as { navigator?: { hardwareConcurrency?: unknown } }).navigator?.hardwareConcurrency;
+  return typeof n === "number" && Number.isInteger(n) && n >= 1 ? Math.min(n, 256) : 1;
 }
 
 function resetPool(): void {
@@ -241,8 +248,9 @@ export function parallelGemm(
   b: Float32Array, bOff: number, transB: boolean,
   c: Float32Array, cOff: number, accumulate: boolean,
 ): boolean {
-  if (factory === null || requested < 2 || m * n * k < PARALLEL_MIN_MACS || m < 8) return false;
-  pool ??= new Pool(requested, factory);
+  const threads = getNumThreads();
+  if (factory === null || threads < 2 || m * n * k < PARALLEL_MIN_MACS || m < 8) return false;
+  pool ??= new Pool(threads, factory);
   const ran = pool.gemm(layout, m, n, k, a, aOff, transA, b, bOff, transB, c, cOff, accumulate);
   if (ran) parallelCalls++;
   return ran;
@@ -253,8 +261,9 @@ export function parallelGemm(
  * set; false when the caller should update it alone. Element-wise, so the result is the same however it is split.
  */
 export function parallelAdam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, scalars: AdamScalarList): boolean {
-  if (factory === null || requested < 2 || p.length < PARALLEL_MIN_ADAM) return false;
-  pool ??= new Pool(requested, factory);
+  const threads = getNumThreads();
+  if (factory === null || threads < 2 || p.length < PARALLEL_MIN_ADAM) return false;
+  pool ??= new Pool(threads, factory);
   const ran = pool.adam(p, g, m, v, scalars);
   if (ran) parallelCalls++;
   return ran;
