@@ -39,8 +39,22 @@ function run(op: string, args: readonly (Tensor | number)[], kw: Record<string, 
     case "linear": return self.matmul(t(0).t()).add(t(1));
     case "chainTransposeMatmul": return self.transpose(0, 1).matmul(t(0));
     case "chainReuse": return self.mul(self).exp().mul(self).sum(1);
-    default: throw new Error(`golden op "${op}" is not mapped in this test`);
+    case "view": return self.view(kw["shape"] as number[]);
+    case "flatten": return self.flatten((kw["startDim"] ?? kw["start_dim"] ?? 0) as number, (kw["endDim"] ?? kw["end_dim"] ?? -1) as number);
+    case "squeeze": return self.squeeze(dim as number | undefined);
+    case "unsqueeze": return self.unsqueeze(dim as number);
+    case "t": return self.t();
+    case "clone": return self.clone();
+    default: return generic(op, self, rest, kw);
   }
+}
+
+/** An op this file does not name: the Tensor method of that name, with the tensor arguments and then dim/keepdim. */
+function generic(op: string, self: Tensor, rest: readonly (Tensor | number)[], kw: Record<string, unknown>): Tensor {
+  const method = (self as unknown as Record<string, unknown>)[op];
+  if (typeof method !== "function") throw new Error(`golden op "${op}" is neither mapped in this test nor a Tensor method`);
+  const extra = "dim" in kw ? [kw["dim"], ...("keepdim" in kw ? [kw["keepdim"]] : [])] : [];
+  return (method as (...a: unknown[]) => Tensor).call(self, ...rest, ...extra);
 }
 
 describe.each(["js", "wasm"] as const)("PyTorch golden ops on the %s backend", (backend) => {
