@@ -1,7 +1,8 @@
 // The steady training step reuses its storage: allocation counts, unchanged results, and nothing a caller holds reused.
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  Generator, Tensor, emptyCache, getBackend, memoryStats, noGrad, releaseArray, setBackend, takeArray, tensor,
+  Generator, Tensor, emptyCache, getBackend, memoryStats, noGrad, releaseArray, setBackend, setMemoryDebug, takeArray,
+  tensor,
 } from "@tsgrad/tensor";
 import { Adam } from "@tsgrad/optim";
 import { CrossEntropyLoss, Dropout, Linear, Module, ReLU, Sequential } from "./index";
@@ -95,6 +96,21 @@ describe.each(["js", "wasm"] as const)("the steady training step on the %s backe
       emptyCache();
       expect(a.loss).toBe(b.loss);
       expect(a.logits.data).toEqual(b.logits.data);
+    }
+  });
+
+  it("gives the same losses with the debug mode off (what users run) as with it on", () => {
+    setBackend(backend);
+    const debugOn = referenceRun(9);
+    const on = Array.from({ length: 8 }, (_, i) => debugOn.step(i).loss);
+    setMemoryDebug(false);
+    try {
+      const debugOff = referenceRun(9);
+      const off = Array.from({ length: 8 }, (_, i) => debugOff.step(i).loss);
+      expect(off).toEqual(on);
+      expect(on.every(Number.isFinite)).toBe(true);
+    } finally {
+      setMemoryDebug(true);
     }
   });
 
