@@ -1,6 +1,6 @@
 // Matmul kernel benchmark: GFLOP/s of the JS gemm for the products of a 784→128 Linear at batch 64 (dW in both orders).
 import { gemm, setBackend, type Backend } from "@tsgrad/tensor";
-import { machine, timeIt } from "./stats";
+import { machine, timeIt } from "./stats.js";
 
 interface Case {
   readonly label: string;

@@ -5,7 +5,7 @@ import { Worker } from "node:worker_threads";
 import { Generator, gemm, getBackend, setBackend, setNumThreads, setWorkerFactory, tensor, type Tensor } from "@tsgrad/tensor";
 import { CrossEntropyLoss, Linear, ReLU, Sequential } from "@tsgrad/nn";
 import { Adam } from "@tsgrad/optim";
-import { gcMeter, median, timeIt } from "./stats";
+import { gcMeter, median, timeIt } from "./stats.js";
 
 const threads = Number(process.argv[2] ?? 1);
 const steps = Number(process.argv[3] ?? 300);

@@ -2,8 +2,8 @@
 // of a 784→128 Linear at batch 64. `--tune` also sweeps the register blockings of each layout.
 //   npx esbuild bench/src/wasm-gemm.ts --bundle --platform=node --format=esm --outfile=/tmp/wg.mjs && node /tmp/wg.mjs
 import { gemm } from "@tsgrad/tensor";
-import { buildKernelModule, createMemory, Arena, WasmKernels, type GemmBlocking, type GemmLayout, type WasmModule } from "../../packages/tensor/src/wasm/index";
-import { machine, median, timeIt } from "./stats";
+import { buildKernelModule, createMemory, Arena, WasmKernels, type GemmBlocking, type GemmLayout, type WasmModule } from "../../packages/tensor/src/wasm/index.js";
+import { machine, median, timeIt } from "./stats.js";
 
 interface Case {
   readonly layout: GemmLayout;

@@ -5,8 +5,8 @@ import { basename, dirname, extname, join } from "node:path";
 import { Tensor, type GeneratorState } from "@tsgrad/tensor";
 import { loadSafetensors, saveSafetensors, type StateDict } from "@tsgrad/nn";
 import type { OptimizerStateDict } from "@tsgrad/optim";
-import { writeFileAtomic } from "./atomic";
-import type { EpochRecord } from "./report";
+import { writeFileAtomic } from "./atomic.js";
+import type { EpochRecord } from "./report.js";
 
 /** The run's state stored in the model file's metadata. */
 export interface RunState {

@@ -6,14 +6,14 @@ import { Generator, getBackend, setBackend, setMemoryDebug, setNumThreads, setWo
 import { CrossEntropyLoss } from "@tsgrad/nn";
 import { Adam } from "@tsgrad/optim";
 import { DataLoader, loadMnist, type MnistData } from "@tsgrad/data";
-import { parseCli, UsageError, helpText, type PredictOptions, type TrainOptions } from "./cli";
-import { readCheckpoint, writeCheckpoint, type RunState } from "./checkpoint";
-import { writeFileAtomic } from "./atomic";
-import { buildModel, countParameters, describeModel, IMAGE_SIZE } from "./model";
-import { epochProgress, formatDuration, styler } from "./progress";
-import { predictImage, renderDigit, topK } from "./predict";
-import { renderReport, type EpochRecord } from "./report";
-import { evaluate, trainEpoch, type EpochState, type EpochStatus } from "./train";
+import { parseCli, UsageError, helpText, type PredictOptions, type TrainOptions } from "./cli.js";
+import { readCheckpoint, writeCheckpoint, type RunState } from "./checkpoint.js";
+import { writeFileAtomic } from "./atomic.js";
+import { buildModel, countParameters, describeModel, IMAGE_SIZE } from "./model.js";
+import { epochProgress, formatDuration, styler } from "./progress.js";
+import { predictImage, renderDigit, topK } from "./predict.js";
+import { renderReport, type EpochRecord } from "./report.js";
+import { evaluate, trainEpoch, type EpochState, type EpochStatus } from "./train.js";
 
 const FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 const DIGITS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];

@@ -1,7 +1,7 @@
 // `predict`: draws a 28×28 image with Unicode half blocks and lists the most likely classes.
 import { noGrad, tensor } from "@tsgrad/tensor";
 import type { Sequential } from "@tsgrad/nn";
-import { IMAGE_SIZE } from "./model";
+import { IMAGE_SIZE } from "./model.js";
 
 /** Class probabilities (softmax of the logits) of one image of 784 bytes. */
 export function predictImage(model: Sequential, pixels: Uint8Array): Float32Array {

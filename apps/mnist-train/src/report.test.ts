@@ -1,6 +1,6 @@
 // The HTML report: a well-formed page with the loss and accuracy curves and the confusion matrix.
 import { describe, expect, it } from "vitest";
-import { renderReport } from "./report";
+import { renderReport } from "./report.js";
 
 /** Checks that every tag opened is closed in order (void elements excepted); returns the first problem or null. */
 function tagBalance(html: string): string | null {

@@ -1,7 +1,7 @@
 // The training loop and the evaluation, free of I/O so that tests can drive them directly.
 import { Tensor, noGrad } from "@tsgrad/tensor";
 import { crossEntropy, type CrossEntropyLoss, type Sequential } from "@tsgrad/nn";
-import { CLASSES, IMAGE_SIZE } from "./model";
+import { CLASSES, IMAGE_SIZE } from "./model.js";
 
 /** Images and labels of one split. */
 export interface Split {

@@ -1,7 +1,7 @@
 // DataLoader: coverage of every index per epoch, dropLast, seeded shuffling and resume, batch contents; TensorDataset.
 import { Generator, ShapeError, tensor } from "@tsgrad/tensor";
 import { describe, expect, it } from "vitest";
-import { DataLoader, TensorDataset, type Batch } from "./batches";
+import { DataLoader, TensorDataset, type Batch } from "./batches.js";
 
 /** n images of 784 bytes whose first two pixels spell the sample index (low byte, high byte); label = index % 10. */
 function indexedImages(n: number): { images: Uint8Array; labels: Uint8Array; count: number } {

@@ -4,10 +4,10 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { sharedPath } from "@tsgrad/testing";
 import { describe, expect, it } from "vitest";
-import { assembleEmbedded, decodeDigitJson, interleaveOrder } from "./embedded";
-import { histogram, sameBytes } from "./fixtures";
-import { parseIdx } from "./idx";
-import { loadEmbeddedMnist } from "./mnist-node";
+import { assembleEmbedded, decodeDigitJson, interleaveOrder } from "./embedded.js";
+import { histogram, sameBytes } from "./fixtures.js";
+import { parseIdx } from "./idx.js";
+import { loadEmbeddedMnist } from "./mnist-node.js";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const pixels = (values: string) => `{ "data": [${values}] }`;

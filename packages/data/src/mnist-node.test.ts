@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { sharedPath } from "@tsgrad/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { histogram, idxBytes, sameBytes } from "./fixtures";
-import { defaultCacheDir, loadMnist, MNIST_FILES, type MnistData, type MnistProgress } from "./mnist-node";
+import { histogram, idxBytes, sameBytes } from "./fixtures.js";
+import { defaultCacheDir, loadMnist, MNIST_FILES, type MnistData, type MnistProgress } from "./mnist-node.js";
 
 const root = mkdtempSync(join(tmpdir(), "tsgrad-data-test-"));
 let dirs = 0;

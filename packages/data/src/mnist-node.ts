@@ -7,10 +7,10 @@ import { isIP, connect as netConnect, type Socket } from "node:net";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { connect as tlsConnect } from "node:tls";
-import { assembleEmbedded, decodeDigitJson, EMBEDDED_TEST_COUNT, EMBEDDED_TRAIN_COUNT } from "./embedded";
+import { assembleEmbedded, decodeDigitJson, EMBEDDED_TEST_COUNT, EMBEDDED_TRAIN_COUNT } from "./embedded.js";
 import {
   checkMnistImages, checkMnistLabels, parseIdx, toMnistSplit, type IdxArray, type MnistSplit,
-} from "./idx";
+} from "./idx.js";
 
 /** The datasets {@link loadMnist} knows: both use the same four IDX files of 28×28 images and labels 0–9. */
 export type MnistDatasetName = "mnist" | "fashion-mnist";

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { loadGolden, type GoldenTensor } from "@tsgrad/testing";
 import { Tensor, Generator, gradcheck, randn, rand, tensor } from "@tsgrad/tensor";
-import { crossEntropy, nllLoss, CrossEntropyLoss, type CrossEntropyOptions, type Reduction } from "./index";
+import { crossEntropy, nllLoss, CrossEntropyLoss, type CrossEntropyOptions, type Reduction } from "./index.js";
 
 interface GoldenOptions {
   weight: GoldenTensor | null;

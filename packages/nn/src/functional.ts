@@ -1,6 +1,6 @@
 // Functional forms of the layers and the MSE loss (crossEntropy/nllLoss live in cross-entropy.ts, linear in linear.ts).
 import { Tensor, ShapeError, defineOp, formatShape } from "@tsgrad/tensor";
-import type { Reduction } from "./cross-entropy";
+import type { Reduction } from "./cross-entropy.js";
 
 /**
  * `max(x, 0)` element-wise (`torch.nn.functional.relu`); the gradient at 0 is 0.

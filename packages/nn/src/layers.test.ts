@@ -1,7 +1,7 @@
 // ReLU, Flatten, Dropout and Sequential: values, shapes, modes and gradients.
 import { describe, expect, it } from "vitest";
 import { Generator, gradcheck, ones, randn, tensor } from "@tsgrad/tensor";
-import { Dropout, Flatten, Linear, ReLU, Sequential, relu, logSoftmax, mseLoss } from "./index";
+import { Dropout, Flatten, Linear, ReLU, Sequential, relu, logSoftmax, mseLoss } from "./index.js";
 
 describe("ReLU and Flatten", () => {
   it("ReLU zeroes negatives, with gradient 0 at 0", () => {

@@ -1,7 +1,7 @@
 // Parameter-free layers (ReLU, Flatten, Dropout) and the Sequential container.
 import { Tensor, defineOp, defaultGenerator, releaseIntermediate, takeArray, type Generator } from "@tsgrad/tensor";
-import { Linear } from "./linear";
-import { Module, type AnyModule } from "./module";
+import { Linear } from "./linear.js";
+import { Module, type AnyModule } from "./module.js";
 
 /**
  * `max(x, 0)` element-wise (`torch.nn.ReLU`); the gradient at 0 is 0, as PyTorch.

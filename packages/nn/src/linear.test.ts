@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { loadGolden, type GoldenTensor } from "@tsgrad/testing";
 import { Tensor, Generator, gradcheck, randn, tensor } from "@tsgrad/tensor";
-import { Linear, linear } from "./index";
+import { Linear, linear } from "./index.js";
 
 describe("Linear: initialisation as PyTorch (uniform in ±1/√in)", () => {
   const fc = new Linear(784, 128, { generator: new Generator(0) });

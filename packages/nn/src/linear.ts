@@ -2,7 +2,7 @@
 import {
   Tensor, ShapeError, defineOp, formatShape, gemm, numel, releaseArray, takeArray, takeFloat64, uniform, type Generator,
 } from "@tsgrad/tensor";
-import { Module } from "./module";
+import { Module } from "./module.js";
 
 /**
  * `y = x·Wᵀ + b` (`torch.nn.functional.linear`), recorded as one node named `"linear"`. `x` is `[in]`, `[N, in]` or

@@ -1,8 +1,8 @@
 // Loss modules wrapping the functional losses: CrossEntropyLoss, NLLLoss, MSELoss.
 import type { Tensor } from "@tsgrad/tensor";
-import { Module } from "./module";
-import { crossEntropy, nllLoss, type ClassTarget, type CrossEntropyOptions, type NllLossOptions } from "./cross-entropy";
-import { mseLoss, type MseLossOptions } from "./functional";
+import { Module } from "./module.js";
+import { crossEntropy, nllLoss, type ClassTarget, type CrossEntropyOptions, type NllLossOptions } from "./cross-entropy.js";
+import { mseLoss, type MseLossOptions } from "./functional.js";
 
 /** Options of {@link CrossEntropyLoss}: those of {@link crossEntropy}. */
 export type CrossEntropyLossOptions = CrossEntropyOptions;

@@ -1,7 +1,7 @@
 // Module: registration from fields, dotted names in PyTorch's order, train/eval, zeroGrad, state dicts.
 import { describe, expect, it } from "vitest";
 import { Tensor, Generator, ShapeError, randn, tensor, zeros } from "@tsgrad/tensor";
-import { Module, Linear, ReLU, Sequential, type StateDict } from "./index";
+import { Module, Linear, ReLU, Sequential, type StateDict } from "./index.js";
 
 class Block extends Module<[Tensor], Tensor> {
   fc: Linear;

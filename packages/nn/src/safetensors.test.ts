@@ -1,7 +1,7 @@
 // safetensors: round trips, a hand-built file with a known byte layout, our exact bytes, and malformed input.
 import { describe, expect, it } from "vitest";
 import { Generator, randn, tensor } from "@tsgrad/tensor";
-import { Linear, ReLU, Sequential, SafetensorsError, loadSafetensors, saveSafetensors } from "./index";
+import { Linear, ReLU, Sequential, SafetensorsError, loadSafetensors, saveSafetensors } from "./index.js";
 
 const ascii = (s: string): number[] => Array.from(s, (c) => c.charCodeAt(0));
 

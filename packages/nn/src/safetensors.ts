@@ -1,6 +1,6 @@
 // safetensors (de)serialisation of float32 state dicts: u64 LE header length, JSON header, raw little-endian data.
 import { Tensor, formatShape } from "@tsgrad/tensor";
-import type { StateDict } from "./module";
+import type { StateDict } from "./module.js";
 
 /** What {@link loadSafetensors} returns: the tensors in file order and the `__metadata__` strings. */
 export interface SafetensorsFile {

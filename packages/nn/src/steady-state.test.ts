@@ -5,7 +5,7 @@ import {
   tensor,
 } from "@tsgrad/tensor";
 import { Adam } from "@tsgrad/optim";
-import { CrossEntropyLoss, Dropout, Linear, Module, ReLU, Sequential } from "./index";
+import { CrossEntropyLoss, Dropout, Linear, Module, ReLU, Sequential } from "./index.js";
 
 const B = 64, IN = 784, H = 128, OUT = 10;
 

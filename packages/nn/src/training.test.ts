@@ -3,7 +3,7 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import { loadGolden, type GoldenTensor } from "@tsgrad/testing";
 import { Tensor, Generator, getBackend, randn, setBackend, tensor } from "@tsgrad/tensor";
 import { Adam } from "@tsgrad/optim";
-import { Linear, ReLU, Sequential, crossEntropy, loadSafetensors, saveSafetensors, type StateDict } from "./index";
+import { Linear, ReLU, Sequential, crossEntropy, loadSafetensors, saveSafetensors, type StateDict } from "./index.js";
 
 const fromGolden = (t: GoldenTensor): Tensor => tensor(t.data, { shape: t.shape });
 

@@ -1,6 +1,6 @@
 // Adam and AdamW as torch.optim: bias correction, amsgrad, maximize, coupled/decoupled weight decay, one fused pass.
 import { adamStep, type Tensor } from "@tsgrad/tensor";
-import { Optimizer, snapshot, type ParamGroup, type ParamStateDict, type Params } from "./optimizer";
+import { Optimizer, snapshot, type ParamGroup, type ParamStateDict, type Params } from "./optimizer.js";
 
 /** Options of {@link Adam} (PyTorch's defaults). */
 export interface AdamOptions {

@@ -1,11 +1,11 @@
 // @tsgrad/optim public entry: the Optimizer base, Adam, AdamW, SGD, and the StepLR/CosineAnnealingLR schedulers.
-export { Optimizer } from "./optimizer";
+export { Optimizer } from "./optimizer.js";
 export type {
   GroupValue, ParamGroupInput, Params, ParamGroup, ParamStateDict, ParamGroupStateDict, OptimizerStateDict, ZeroGradOptions,
-} from "./optimizer";
-export { Adam, AdamW } from "./adam";
-export type { AdamOptions, AdamWOptions, AdamGroupOptions, AdamState } from "./adam";
-export { SGD } from "./sgd";
-export type { SGDOptions, SGDGroupOptions, SGDState } from "./sgd";
-export { LRScheduler, StepLR, CosineAnnealingLR } from "./lr-scheduler";
-export type { SchedulerStateDict, StepLROptions, CosineAnnealingLROptions } from "./lr-scheduler";
+} from "./optimizer.js";
+export { Adam, AdamW } from "./adam.js";
+export type { AdamOptions, AdamWOptions, AdamGroupOptions, AdamState } from "./adam.js";
+export { SGD } from "./sgd.js";
+export type { SGDOptions, SGDGroupOptions, SGDState } from "./sgd.js";
+export { LRScheduler, StepLR, CosineAnnealingLR } from "./lr-scheduler.js";
+export type { SchedulerStateDict, StepLROptions, CosineAnnealingLROptions } from "./lr-scheduler.js";

@@ -1,7 +1,7 @@
 // StepLR and CosineAnnealingLR: PyTorch's schedules epoch by epoch, resuming, and validation.
 import { describe, expect, it } from "vitest";
 import { zeros } from "@tsgrad/tensor";
-import { CosineAnnealingLR, SGD, StepLR, Adam } from "./index";
+import { CosineAnnealingLR, SGD, StepLR, Adam } from "./index.js";
 
 const sgd = (lr: number): SGD => new SGD([zeros([1], { requiresGrad: true })], { lr });
 

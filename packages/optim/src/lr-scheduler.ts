@@ -1,5 +1,5 @@
 // Learning-rate schedulers as torch.optim.lr_scheduler: StepLR and CosineAnnealingLR (PyTorch's recursive forms).
-import { Optimizer } from "./optimizer";
+import { Optimizer } from "./optimizer.js";
 
 /** The optimizer shape a scheduler needs: groups with a learning rate. */
 type AnyOptimizer = Optimizer<{ lr: number }, unknown>;

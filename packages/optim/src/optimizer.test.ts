@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { loadGolden, type GoldenTensor } from "@tsgrad/testing";
 import { Tensor, Generator, randn, tensor, zeros } from "@tsgrad/tensor";
-import { Adam, AdamW, SGD, Optimizer, type AdamOptions, type SGDOptions, type OptimizerStateDict } from "./index";
+import { Adam, AdamW, SGD, Optimizer, type AdamOptions, type SGDOptions, type OptimizerStateDict } from "./index.js";
 
 type AnyOptimizer = Optimizer<{ lr: number }, unknown>;
 

@@ -1,6 +1,6 @@
 // SGD as torch.optim.SGD: momentum, dampening, Nesterov, L2 weight decay, maximize; one pass per parameter.
 import type { Tensor } from "@tsgrad/tensor";
-import { Optimizer, snapshot, type ParamGroup, type ParamStateDict, type Params } from "./optimizer";
+import { Optimizer, snapshot, type ParamGroup, type ParamStateDict, type Params } from "./optimizer.js";
 
 /** Options of {@link SGD} (PyTorch's defaults; `lr` defaults to 1e-3 as in PyTorch ≥ 2.2). */
 export interface SGDOptions {

@@ -1,10 +1,10 @@
 // Autograd: accumulation, reuse, grad mode, detach, requiresGrad rules, graph release, deep chains, defineOp.
 import { describe, expect, it } from "vitest";
-import { defineOp, isGradEnabled, Node, noGrad } from "./autograd";
-import { ones, randn, tensor, zeros } from "./creation";
-import { gradcheck } from "./gradcheck";
-import { Generator } from "./random";
-import { Tensor } from "./tensor";
+import { defineOp, isGradEnabled, Node, noGrad } from "./autograd.js";
+import { ones, randn, tensor, zeros } from "./creation.js";
+import { gradcheck } from "./gradcheck.js";
+import { Generator } from "./random.js";
+import { Tensor } from "./tensor.js";
 
 /** Every node reachable from `root` through `Node.inputs` (iterative). */
 function reachableNodes(root: Tensor): Node[] {

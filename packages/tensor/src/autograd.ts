@@ -1,9 +1,9 @@
 // Reverse-mode autograd: graph nodes, recordOp/defineOp, grad mode, and an iterative backward pass.
-import { invariant } from "./errors";
-import { formatShape, numel, type Shape } from "./shape";
-import { sumToShape } from "./kernels/reduce";
-import { releaseArray, takeArray, type PoolArray } from "./pool";
-import { Tensor } from "./tensor";
+import { invariant } from "./errors.js";
+import { formatShape, numel, type Shape } from "./shape.js";
+import { sumToShape } from "./kernels/reduce.js";
+import { releaseArray, takeArray, type PoolArray } from "./pool.js";
+import { Tensor } from "./tensor.js";
 
 /**
  * The backward of one op: given the gradient of the output (row-major, the output's shape), returns one gradient per

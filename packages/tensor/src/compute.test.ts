@@ -1,9 +1,9 @@
 // The gemm dispatcher: both backends against a float64 reference, offsets and accumulate, backend selection.
 import { afterAll, describe, expect, it } from "vitest";
-import { adamStep, gemm, getBackend, layoutOf, setBackend, type Backend } from "./compute";
-import { Generator } from "./random";
-import { gemmJs } from "./kernels/matmul";
-import { wasmSimdSupported } from "./wasm/index";
+import { adamStep, gemm, getBackend, layoutOf, setBackend, type Backend } from "./compute.js";
+import { Generator } from "./random.js";
+import { gemmJs } from "./kernels/matmul.js";
+import { wasmSimdSupported } from "./wasm/index.js";
 
 function reference(m: number, n: number, k: number, a: Float32Array, aOff: number, tA: boolean, b: Float32Array, bOff: number, tB: boolean): { value: Float64Array; scale: Float64Array } {
   const value = new Float64Array(m * n);

@@ -1,8 +1,8 @@
 // Kernel dispatch: the backend (WebAssembly SIMD or plain JavaScript) and the matrix product every op calls.
-import { gemmSerial } from "./kernels/matmul";
-import { adamJs } from "./kernels/adam";
-import { parallelAdam, parallelGemm } from "./parallel";
-import { Arena, createWasmKernels, sharedMemorySupported, wasmSimdSupported, type AdamScalars, type GemmLayout, type WasmKernels } from "./wasm/index";
+import { gemmSerial } from "./kernels/matmul.js";
+import { adamJs } from "./kernels/adam.js";
+import { parallelAdam, parallelGemm } from "./parallel.js";
+import { Arena, createWasmKernels, sharedMemorySupported, wasmSimdSupported, type AdamScalars, type GemmLayout, type WasmKernels } from "./wasm/index.js";
 
 /** Where the matrix products run: `"wasm"` (SIMD kernels emitted at load time) or `"js"` (the reference kernels). */
 export type Backend = "js" | "wasm";

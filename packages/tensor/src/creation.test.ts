@@ -1,7 +1,7 @@
 // Factories and conversions: tensor() from every accepted input, zeros/ones/full/arange, and copying accessors.
 import { describe, expect, it } from "vitest";
-import { arange, full, ones, onesLike, tensor, zeros, zerosLike } from "./creation";
-import { Tensor } from "./tensor";
+import { arange, full, ones, onesLike, tensor, zeros, zerosLike } from "./creation.js";
+import { Tensor } from "./tensor.js";
 
 describe("tensor()", () => {
   it("from a number: a 0-d tensor", () => {

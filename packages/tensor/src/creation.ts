@@ -1,8 +1,8 @@
 // Factories: tensor() validates and flattens user input once; zeros/ones/full/arange/rand/randn/randperm.
-import { ShapeError } from "./errors";
-import { checkShape, formatShape, numel, type Shape } from "./shape";
-import { defaultGenerator, type Generator } from "./random";
-import { Tensor, type NestedArray } from "./tensor";
+import { ShapeError } from "./errors.js";
+import { checkShape, formatShape, numel, type Shape } from "./shape.js";
+import { defaultGenerator, type Generator } from "./random.js";
+import { Tensor, type NestedArray } from "./tensor.js";
 
 /** Options of {@link tensor}. */
 export interface TensorOptions {

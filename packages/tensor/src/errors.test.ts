@@ -1,11 +1,11 @@
 // Bad input, op by op: the exact error class and message each must raise (PyTorch's optim_error_inputs style).
 import { describe, expect, it } from "vitest";
-import { arange, full, rand, randn, randperm, tensor, uniform, zeros } from "./creation";
-import { ShapeError } from "./errors";
-import { Tensor } from "./tensor";
-import { add, mul, pow } from "./ops/elementwise";
-import { matmul } from "./ops/matmul";
-import { sum } from "./ops/reduce";
+import { arange, full, rand, randn, randperm, tensor, uniform, zeros } from "./creation.js";
+import { ShapeError } from "./errors.js";
+import { Tensor } from "./tensor.js";
+import { add, mul, pow } from "./ops/elementwise.js";
+import { matmul } from "./ops/matmul.js";
+import { sum } from "./ops/reduce.js";
 
 /** Loosens the compile-time types to pass the wrong kind of value, as plain JavaScript callers can. */
 function untyped<T>(x: unknown): T {

@@ -1,7 +1,7 @@
 // Every "op" case of ../shared/golden/pytorch-golden.json: forward values and gradients against PyTorch.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadGolden, type GoldenTensor } from "@tsgrad/testing";
-import { Tensor, getBackend, setBackend, tensor } from "./index";
+import { Tensor, getBackend, setBackend, tensor } from "./index.js";
 
 type Arg = GoldenTensor | number;
 

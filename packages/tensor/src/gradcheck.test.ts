@@ -1,11 +1,11 @@
 // gradcheck itself: it passes correct gradients, catches wrong ones, and leaves the caller's tensors alone.
 import { describe, expect, it } from "vitest";
-import { defineOp } from "./autograd";
-import { randn, tensor } from "./creation";
-import { GradcheckError } from "./errors";
-import { gradcheck } from "./gradcheck";
-import { Generator } from "./random";
-import { Tensor } from "./tensor";
+import { defineOp } from "./autograd.js";
+import { randn, tensor } from "./creation.js";
+import { GradcheckError } from "./errors.js";
+import { gradcheck } from "./gradcheck.js";
+import { Generator } from "./random.js";
+import { Tensor } from "./tensor.js";
 
 /** x² with a backward that is off by `factor` (1 is correct). */
 function square(x: Tensor, factor: number): Tensor {

@@ -1,9 +1,9 @@
 // gradcheck: analytic gradients against central differences, with defaults that suit float32.
-import { noGrad } from "./autograd";
-import { GradcheckError } from "./errors";
-import { formatShape } from "./shape";
-import { Generator } from "./random";
-import { Tensor } from "./tensor";
+import { noGrad } from "./autograd.js";
+import { GradcheckError } from "./errors.js";
+import { formatShape } from "./shape.js";
+import { Generator } from "./random.js";
+import { Tensor } from "./tensor.js";
 
 /** Options of {@link gradcheck}. */
 export interface GradcheckOptions {

@@ -1,6 +1,6 @@
 // The public entry: every name the issue lists is exported and callable through it (others build on these).
 import { describe, expect, it } from "vitest";
-import * as tg from "./index";
+import * as tg from "./index.js";
 
 describe("public entry", () => {
   it.each([

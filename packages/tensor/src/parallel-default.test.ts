@@ -1,6 +1,6 @@
 // The default thread count: the cores the runtime reports (navigator.hardwareConcurrency), 1 where it reports none.
 import { afterEach, describe, expect, it } from "vitest";
-import { getNumThreads, setNumThreads, setWorkerFactory } from "./parallel";
+import { getNumThreads, setNumThreads, setWorkerFactory } from "./parallel.js";
 
 const g = globalThis as { navigator?: unknown };
 const fakeWorker = () => ({ postMessage: () => undefined, terminate: () => undefined });

@@ -1,9 +1,9 @@
 // Worker-thread products: bit-identical to one thread for every layout, odd sizes and both backends; no worker with 1 thread.
 import { Worker } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
-import { adamStep, gemm, getBackend, setBackend, type Backend } from "./compute";
-import { getNumThreads, parallelCallCount, setNumThreads, setWorkerFactory } from "./parallel";
-import { Generator } from "./random";
+import { adamStep, gemm, getBackend, setBackend, type Backend } from "./compute.js";
+import { getNumThreads, parallelCallCount, setNumThreads, setWorkerFactory } from "./parallel.js";
+import { Generator } from "./random.js";
 
 function random(n: number, g: Generator): Float32Array {
   const a = new Float32Array(n);

@@ -1,10 +1,10 @@
 // Fork/join over worker threads for the large matrix products: operands copied into one shared memory, rows of C cut
 // into chunks that the calling thread and the workers claim with an atomic counter. Environment-neutral: the host
 // supplies how to start a worker (Node's worker_threads, or a browser Worker) with setWorkerFactory.
-import { adamJs, adamKernelSource } from "./kernels/adam";
-import { gemmKernelSource, gemmSerial } from "./kernels/matmul";
-import { compileKernelModule, createMemory, sharedMemorySupported, WASM_PAGE_BYTES, wasmSimdSupported, type GemmLayout, type WasmMemory, type WasmModule } from "./wasm/index";
-import { wasmApi } from "./wasm/webassembly";
+import { adamJs, adamKernelSource } from "./kernels/adam.js";
+import { gemmKernelSource, gemmSerial } from "./kernels/matmul.js";
+import { compileKernelModule, createMemory, sharedMemorySupported, WASM_PAGE_BYTES, wasmSimdSupported, type GemmLayout, type WasmMemory, type WasmModule } from "./wasm/index.js";
+import { wasmApi } from "./wasm/webassembly.js";
 
 /** The little a worker must offer: Node's `Worker` and the browser's `Worker` both fit. */
 export interface WorkerLike {

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   defineOp, emptyCache, memoryStats, noGrad, releaseArray, releaseIntermediate, takeArray, takeFloat64, takeInt32,
   takeZeros, tensor, type Tensor,
-} from "./index";
+} from "./index.js";
 
 const isPoisoned = (a: ArrayLike<number>): boolean => Array.from(a).every(Number.isNaN);
 

@@ -1,7 +1,7 @@
 // Seeded randomness: same seed → same numbers (pinned for seed 0), state round trips, and sane distributions.
 import { describe, expect, it } from "vitest";
-import { rand, randn, randperm, uniform } from "./creation";
-import { defaultGenerator, detLog, Generator, manualSeed } from "./random";
+import { rand, randn, randperm, uniform } from "./creation.js";
+import { defaultGenerator, detLog, Generator, manualSeed } from "./random.js";
 
 function moments(x: Float32Array): { mean: number; std: number } {
   let s = 0;

@@ -1,5 +1,5 @@
 // Shape arithmetic: sizes, strides, broadcasting, dimension normalisation and formatting for messages.
-import { ShapeError } from "./errors";
+import { ShapeError } from "./errors.js";
 
 /** A tensor shape: sizes from the outermost to the innermost dimension. */
 export type Shape = readonly number[];

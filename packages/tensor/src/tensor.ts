@@ -1,12 +1,12 @@
 // Tensor: a contiguous row-major Float32Array, a readonly shape, and the autograd fields; methods call ops/.
-import { runBackward, type Node } from "./autograd";
-import { ShapeError } from "./errors";
-import { releaseArray, takeArray } from "./pool";
-import { formatShape, numel, sameShape, type Shape } from "./shape";
-import * as ew from "./ops/elementwise";
-import * as red from "./ops/reduce";
-import * as mv from "./ops/movement";
-import { matmul } from "./ops/matmul";
+import { runBackward, type Node } from "./autograd.js";
+import { ShapeError } from "./errors.js";
+import { releaseArray, takeArray } from "./pool.js";
+import { formatShape, numel, sameShape, type Shape } from "./shape.js";
+import * as ew from "./ops/elementwise.js";
+import * as red from "./ops/reduce.js";
+import * as mv from "./ops/movement.js";
+import { matmul } from "./ops/matmul.js";
 
 /** Nested arrays of numbers, as `toArray()` returns and `tensor()` accepts. */
 export type NestedArray = number | readonly NestedArray[];

@@ -1,6 +1,6 @@
 // Element-wise kernels on raw Float32Arrays: broadcast binary loops and strided (permuted) copies.
-import { takeZeros } from "../pool";
-import { numel, stridesOf, type Shape } from "../shape";
+import { takeZeros } from "../pool.js";
+import { numel, stridesOf, type Shape } from "../shape.js";
 
 /** One binary op applied along a run: out[o + t] = f(a[ai + t·as], b[bi + t·bs]) for t < len. */
 export type BinaryRun = (

@@ -1,8 +1,8 @@
 // gemm against a plain float64 triple loop: all four transpose layouts, odd sizes, accumulate, row sub-ranges, and the
 // exact numeric definition (float64 sum in p order, one rounding to float32) bit for bit around the 4×4 tile.
 import { describe, expect, it } from "vitest";
-import { Generator } from "../random";
-import { gemmJs as gemm } from "./matmul";
+import { Generator } from "../random.js";
+import { gemmJs as gemm } from "./matmul.js";
 
 /** Row-major float32 values in [-1, 1) from a fixed generator. */
 function randomArray(n: number, g: Generator): Float32Array {

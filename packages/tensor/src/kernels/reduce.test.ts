@@ -1,6 +1,6 @@
 // Reduction kernels: index maps, float64 sums over dims, and summing broadcast gradients back to a shape.
 import { describe, expect, it } from "vitest";
-import { reduceIndexMap, splitAt, sumOverDims, sumToShape } from "./reduce";
+import { reduceIndexMap, splitAt, sumOverDims, sumToShape } from "./reduce.js";
 
 describe("reduction kernels", () => {
   it("reduceIndexMap numbers the kept dims row-major", () => {

@@ -1,6 +1,6 @@
 // Reduction kernels on raw Float32Arrays: index maps, sums over dims, and summing a broadcast gradient back to a shape.
-import { releaseArray, takeArray, takeFloat64 } from "../pool";
-import { numel, stridesOf, type Shape } from "../shape";
+import { releaseArray, takeArray, takeFloat64 } from "../pool.js";
+import { numel, stridesOf, type Shape } from "../shape.js";
 
 /**
  * For a tensor of `shape` reduced over `dims` (sorted, normalised), the flat output index of every input element.

@@ -1,10 +1,10 @@
 // Element-wise ops: hand-checked values, broadcasting against a float64 reference, views, and gradcheck.
 import { describe, expect, it } from "vitest";
-import { tensor, randn, rand, full } from "../creation";
-import { gradcheck } from "../gradcheck";
-import { Generator } from "../random";
-import { Tensor } from "../tensor";
-import { add, sub, mul, div, pow, neg, exp, log, sqrt, abs, tanh, sigmoid, relu } from "./elementwise";
+import { tensor, randn, rand, full } from "../creation.js";
+import { gradcheck } from "../gradcheck.js";
+import { Generator } from "../random.js";
+import { Tensor } from "../tensor.js";
+import { add, sub, mul, div, pow, neg, exp, log, sqrt, abs, tanh, sigmoid, relu } from "./elementwise.js";
 
 /** A float64 broadcast of f over a (shape as) and b (shape bs), written plainly with index arithmetic. */
 function refBinary(

@@ -1,9 +1,9 @@
 // Element-wise ops with broadcasting (add sub mul div pow) and unary maps (neg exp log sqrt abs tanh sigmoid relu).
-import { recordOp } from "../autograd";
-import { takeArray, takeZeros } from "../pool";
-import { broadcastShapes, sameShape } from "../shape";
-import { addRun, broadcastBinary, divRun, mulRun, powRun, subRun, type BinaryRun } from "../kernels/elementwise";
-import { Tensor } from "../tensor";
+import { recordOp } from "../autograd.js";
+import { takeArray, takeZeros } from "../pool.js";
+import { broadcastShapes, sameShape } from "../shape.js";
+import { addRun, broadcastBinary, divRun, mulRun, powRun, subRun, type BinaryRun } from "../kernels/elementwise.js";
+import { Tensor } from "../tensor.js";
 
 /** A number operand becomes a constant scalar tensor (no grad). */
 function asTensor(x: Tensor | number, op: string): Tensor {

@@ -1,11 +1,11 @@
 // matmul in every torch.matmul form: values against a float64 reference, gradients, views and the x·wᵀ fast path.
 import { describe, expect, it } from "vitest";
-import { noGrad } from "../autograd";
-import { randn, tensor } from "../creation";
-import { gradcheck } from "../gradcheck";
-import { Generator } from "../random";
-import { Tensor } from "../tensor";
-import { matmul } from "./matmul";
+import { noGrad } from "../autograd.js";
+import { randn, tensor } from "../creation.js";
+import { gradcheck } from "../gradcheck.js";
+import { Generator } from "../random.js";
+import { Tensor } from "../tensor.js";
+import { matmul } from "./matmul.js";
 
 function randomTensor(shape: number[], seed: number, requiresGrad = true): Tensor {
   return randn(shape, { generator: new Generator(seed), requiresGrad });

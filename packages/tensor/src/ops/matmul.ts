@@ -1,12 +1,12 @@
 // matmul with torch.matmul's rules (1-D, 2-D, broadcast batches) and its gradient, on the gemm kernel.
-import { takeZeros } from "../pool";
-import { recordOp } from "../autograd";
-import { ShapeError } from "../errors";
-import { broadcastShapes, describeValue, formatShape, numel, sameShape, stridesOf } from "../shape";
-import { gemm } from "../compute";
-import { sumToShape } from "../kernels/reduce";
-import { Tensor } from "../tensor";
-import { transposeSource } from "./movement";
+import { takeZeros } from "../pool.js";
+import { recordOp } from "../autograd.js";
+import { ShapeError } from "../errors.js";
+import { broadcastShapes, describeValue, formatShape, numel, sameShape, stridesOf } from "../shape.js";
+import { gemm } from "../compute.js";
+import { sumToShape } from "../kernels/reduce.js";
+import { Tensor } from "../tensor.js";
+import { transposeSource } from "./movement.js";
 
 /**
  * Matrix product with `torch.matmul`'s rules: 1-D·1-D is a dot product, a 1-D left (right) operand is a row (column)

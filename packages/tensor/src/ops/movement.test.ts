@@ -1,10 +1,10 @@
 // Shape ops: hand-checked values and shapes, data sharing of views, copies of transposes, and gradcheck.
 import { describe, expect, it } from "vitest";
-import { arange, randn, tensor } from "../creation";
-import { gradcheck } from "../gradcheck";
-import { Generator } from "../random";
-import { Tensor } from "../tensor";
-import { clone, flatten, permute, reshape, squeeze, t, transpose, unsqueeze } from "./movement";
+import { arange, randn, tensor } from "../creation.js";
+import { gradcheck } from "../gradcheck.js";
+import { Generator } from "../random.js";
+import { Tensor } from "../tensor.js";
+import { clone, flatten, permute, reshape, squeeze, t, transpose, unsqueeze } from "./movement.js";
 
 function randomTensor(shape: number[], seed: number): Tensor {
   return randn(shape, { generator: new Generator(seed), requiresGrad: true });

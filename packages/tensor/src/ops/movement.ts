@@ -1,9 +1,9 @@
 // Shape ops: reshape/view, flatten, squeeze, unsqueeze (sharing data), transpose/t/permute (contiguous copies), clone.
-import { recordOp } from "../autograd";
-import { ShapeError } from "../errors";
-import { describeValue, formatShape, normalizeDim, numel } from "../shape";
-import { permuteCopy } from "../kernels/elementwise";
-import { Tensor } from "../tensor";
+import { recordOp } from "../autograd.js";
+import { ShapeError } from "../errors.js";
+import { describeValue, formatShape, normalizeDim, numel } from "../shape.js";
+import { permuteCopy } from "../kernels/elementwise.js";
+import { Tensor } from "../tensor.js";
 
 /**
  * 2-D tensors made by `transpose`/`t()`, mapped to the tensor they transpose, so that `matmul` can read the source

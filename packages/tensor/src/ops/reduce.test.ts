@@ -1,10 +1,10 @@
 // Reductions and softmax: hand-checked values, a float64 reference over dims, stability, views, and gradcheck.
 import { describe, expect, it } from "vitest";
-import { arange, randn, tensor } from "../creation";
-import { gradcheck } from "../gradcheck";
-import { Generator } from "../random";
-import { Tensor } from "../tensor";
-import { argmax, logSoftmax, logsumexp, max, mean, softmax, sum } from "./reduce";
+import { arange, randn, tensor } from "../creation.js";
+import { gradcheck } from "../gradcheck.js";
+import { Generator } from "../random.js";
+import { Tensor } from "../tensor.js";
+import { argmax, logSoftmax, logsumexp, max, mean, softmax, sum } from "./reduce.js";
 
 /** Float64 reduction of `data` (shape) over `dims`: groups the elements of each output position and folds them. */
 function refReduce(data: ArrayLike<number>, shape: number[], dims: number[], fold: (xs: number[]) => number): number[] {

@@ -1,10 +1,10 @@
 // Reductions (sum mean max argmax logsumexp) and the stable softmax/logSoftmax, each with a direct backward.
-import { takeArray, takeZeros } from "../pool";
-import { recordOp } from "../autograd";
-import { ShapeError } from "../errors";
-import { formatShape, normalizeDim, normalizeDims, numel, reducedShape } from "../shape";
-import { reduceIndexMap, splitAt, sumOverDims } from "../kernels/reduce";
-import { Tensor } from "../tensor";
+import { takeArray, takeZeros } from "../pool.js";
+import { recordOp } from "../autograd.js";
+import { ShapeError } from "../errors.js";
+import { formatShape, normalizeDim, normalizeDims, numel, reducedShape } from "../shape.js";
+import { reduceIndexMap, splitAt, sumOverDims } from "../kernels/reduce.js";
+import { Tensor } from "../tensor.js";
 
 type Dims = number | readonly number[] | undefined;
 

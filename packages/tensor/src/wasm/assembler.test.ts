@@ -1,7 +1,7 @@
 // Tests of the assembler: LEB128 against known encodings, instruction bytes, and modules checked by the engine.
 import { describe, expect, it } from "vitest";
-import { FunctionBuilder, ModuleBuilder, sleb128, uleb128 } from "./assembler";
-import { wasmApi, type WasmImports, type WasmMemory } from "./webassembly";
+import { FunctionBuilder, ModuleBuilder, sleb128, uleb128 } from "./assembler.js";
+import { wasmApi, type WasmImports, type WasmMemory } from "./webassembly.js";
 
 const api = wasmApi()!;
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import {
   Arena, compileKernelModule, compileKernelModuleAsync, createMemory, createWasmKernels, HeapView, sharedMemorySupported,
   WASM_PAGE_BYTES, WasmKernels, wasmSimdSupported,
-} from "./index";
+} from "./index.js";
 
 describe("feature detection", () => {
   it("finds SIMD and shared memory on Node ≥ 20", () => {

@@ -1,12 +1,12 @@
 // Loader of the SIMD kernels: feature detection, compilation (cached), instantiation on a given memory (so workers
 // can share one), a bump allocator for f32 arrays in that memory, and typed wrappers of the kernels.
-import { FunctionBuilder, ModuleBuilder } from "./assembler";
-import { buildKernelModule, type GemmLayout, type KernelExports } from "./kernels";
-import { wasmApi, type WasmApi, type WasmMemory, type WasmModule } from "./webassembly";
+import { FunctionBuilder, ModuleBuilder } from "./assembler.js";
+import { buildKernelModule, type GemmLayout, type KernelExports } from "./kernels.js";
+import { wasmApi, type WasmApi, type WasmMemory, type WasmModule } from "./webassembly.js";
 
-export type { GemmLayout, GemmBlocking, KernelExports, KernelModuleOptions } from "./kernels";
-export type { WasmMemory, WasmModule } from "./webassembly";
-export { buildKernelModule } from "./kernels";
+export type { GemmLayout, GemmBlocking, KernelExports, KernelModuleOptions } from "./kernels.js";
+export type { WasmMemory, WasmModule } from "./webassembly.js";
+export { buildKernelModule } from "./kernels.js";
 
 /** Bytes per page of linear memory. */
 export const WASM_PAGE_BYTES = 65536;

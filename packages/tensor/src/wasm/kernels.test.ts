@@ -1,9 +1,9 @@
 // Tests of the SIMD kernels: gemm (three layouts) against a float64 reference and against an f32 emulation of the
 // kernels' documented order of operations, row splits, accumulate, bias/ReLU, ReLU backward and Adam.
 import { describe, expect, it } from "vitest";
-import { buildKernelModule, type GemmBlocking, type GemmLayout } from "./kernels";
-import { Arena, createMemory, WasmKernels, type AdamScalars } from "./index";
-import { wasmApi } from "./webassembly";
+import { buildKernelModule, type GemmBlocking, type GemmLayout } from "./kernels.js";
+import { Arena, createMemory, WasmKernels, type AdamScalars } from "./index.js";
+import { wasmApi } from "./webassembly.js";
 
 const api = wasmApi()!;
 const f32 = Math.fround;

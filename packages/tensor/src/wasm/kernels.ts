@@ -1,7 +1,7 @@
 // The SIMD kernels as WebAssembly functions, emitted with the assembler: gemm in the three layouts of a Linear,
 // bias + ReLU, the ReLU-backward mask, and Adam's fused update. Every address is an i32 byte offset into the
 // imported memory; arrays are f32, row-major.
-import { FunctionBuilder, ModuleBuilder, type Local } from "./assembler";
+import { FunctionBuilder, ModuleBuilder, type Local } from "./assembler.js";
 
 /** Layouts of C = op(A)·op(B): "nt" x·Wᵀ (A [m,k], B [n,k]), "nn" dY·W (A [m,k], B [k,n]), "tn" dYᵀ·x (A [k,m], B [k,n]). */
 export type GemmLayout = "nn" | "nt" | "tn";
