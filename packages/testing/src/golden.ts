@@ -34,6 +34,23 @@ export function sharedPath(relative: string): string {
   return p;
 }
 
+/** The project's committed fixtures (PyTorch goldens and small data files), written by the scripts in `scripts/`. */
+export const testdataDir = resolve(repoRoot, "testdata");
+
+/** Path of a committed fixture under `testdata/`, throwing a clear error (the test fails, never skips) when missing. */
+export function testdataPath(relative: string): string {
+  const p = resolve(testdataDir, relative);
+  if (!existsSync(p)) {
+    throw new Error(`missing fixture: ${p} does not exist; regenerate the fixtures with the scripts in scripts/ (see README)`);
+  }
+  return p;
+}
+
+/** A JSON fixture under `testdata/`, parsed (the caller states its type). */
+export function loadFixture<T>(relative: string): T {
+  return JSON.parse(readFileSync(testdataPath(relative), "utf8")) as T;
+}
+
 let cache: GoldenCase[] | undefined;
 
 /** Every case of `../shared/golden/pytorch-golden.json`, optionally only those of one kind. */
