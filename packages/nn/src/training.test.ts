@@ -17,20 +17,19 @@ function mlp(sizes: readonly number[], g?: Generator): Sequential {
   return new Sequential(...layers);
 }
 
-describe.each(["js", "wasm"] as const)("mlp_adam: a PyTorch training run on the %s backend", (backend) => {
-  const [c] = loadGolden("mlp_adam");
-  it("matches every loss and the final weights", () => {
-    expect(c).toBeDefined();
+describe.each(["js", "wasm"] as const)("mlp_adam: PyTorch training runs on the %s backend", (backend) => {
+  const cases = loadGolden("mlp_adam");
+  it.each(cases.map((c) => [c.name, c] as const))("%s matches every loss and the final weights", (_name, c) => {
     const previous = getBackend();
     setBackend(backend);
     onTestFinished(() => setBackend(previous));
-    const model = mlp(c!["sizes"] as number[]);
-    const sd = Object.fromEntries(Object.entries(c!["stateDict"] as Record<string, GoldenTensor>).map(([k, v]) => [k, fromGolden(v)]));
+    const model = mlp(c["sizes"] as number[]);
+    const sd = Object.fromEntries(Object.entries(c["stateDict"] as Record<string, GoldenTensor>).map(([k, v]) => [k, fromGolden(v)]));
     model.loadStateDict(sd);
-    const opt = new Adam(model.parameters(), { lr: c!["lr"] as number });
-    const inputs = c!["inputs"] as GoldenTensor[];
-    const targets = c!["targets"] as GoldenTensor[];
-    const losses = c!["losses"] as number[];
+    const opt = new Adam(model.parameters(), { lr: c["lr"] as number });
+    const inputs = c["inputs"] as GoldenTensor[];
+    const targets = c["targets"] as GoldenTensor[];
+    const losses = c["losses"] as number[];
     expect(inputs.length).toBe(losses.length);
     inputs.forEach((x, step) => {
       opt.zeroGrad();
@@ -39,7 +38,7 @@ describe.each(["js", "wasm"] as const)("mlp_adam: a PyTorch training run on the 
       loss.backward();
       opt.step();
     });
-    const expected = c!["finalStateDict"] as Record<string, GoldenTensor>;
+    const expected = c["finalStateDict"] as Record<string, GoldenTensor>;
     const final = model.stateDict();
     expect(Object.keys(final)).toEqual(Object.keys(expected));
     for (const [k, v] of Object.entries(expected)) expect(final[k]!, k).toBeAllClose(v.data);

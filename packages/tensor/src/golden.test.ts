@@ -1,4 +1,4 @@
-// Every "op" case of ../shared/golden/pytorch-golden.json: forward values and gradients against PyTorch.
+// Every "op" case of testdata/pytorch-golden.json (scripts/goldens.py): forward values and gradients against PyTorch.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadGolden, type GoldenTensor } from "@tsgrad/testing";
 import { Tensor, getBackend, setBackend, tensor } from "./index.js";
@@ -36,7 +36,7 @@ function run(op: string, args: readonly (Tensor | number)[], kw: Record<string, 
     case "reshape": return self.reshape(kw["shape"] as number[]);
     case "transpose": return self.transpose(kw["dim0"] as number, kw["dim1"] as number);
     case "permute": return self.permute(kw["dims"] as number[]);
-    case "linear": return self.matmul(t(0).t()).add(t(1));
+    case "linear": return rest.length > 1 ? self.matmul(t(0).t()).add(t(1)) : self.matmul(t(0).t());
     case "chainTransposeMatmul": return self.transpose(0, 1).matmul(t(0));
     case "chainReuse": return self.mul(self).exp().mul(self).sum(1);
     case "view": return self.view(kw["shape"] as number[]);

@@ -1,4 +1,4 @@
-// Loads the PyTorch golden file from ../shared/golden (beside the repository); fails loudly when it is missing.
+// The project's committed fixtures under testdata/ (PyTorch goldens, small data files); fails loudly when one is missing.
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,7 +9,7 @@ export interface GoldenTensor {
   readonly data: number[];
 }
 
-/** One case of the golden file; fields depend on `kind` (see ../shared/golden/README.md). */
+/** One case of the golden file; fields depend on `kind` (see testdata/README.md). */
 export interface GoldenCase {
   readonly name: string;
   readonly kind: "op" | "cross_entropy" | "optimizer" | "mlp_adam";
@@ -53,9 +53,9 @@ export function loadFixture<T>(relative: string): T {
 
 let cache: GoldenCase[] | undefined;
 
-/** Every case of `../shared/golden/pytorch-golden.json`, optionally only those of one kind. */
+/** Every case of `testdata/pytorch-golden.json` (written by `scripts/goldens.py`), optionally only those of one kind. */
 export function loadGolden(kind?: GoldenCase["kind"]): GoldenCase[] {
-  cache ??= (JSON.parse(readFileSync(sharedPath("golden/pytorch-golden.json"), "utf8")) as { cases: GoldenCase[] }).cases;
+  cache ??= loadFixture<{ cases: GoldenCase[] }>("pytorch-golden.json").cases;
   if (cache.length === 0) throw new Error("golden file holds no cases");
   const picked = kind === undefined ? cache : cache.filter((c) => c.kind === kind);
   if (picked.length === 0) throw new Error(`golden file holds no "${kind}" cases`);
