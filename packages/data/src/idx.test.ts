@@ -1,31 +1,36 @@
-// parseIdx on the real MNIST files in ../shared/data/mnist and on synthetic files for every error; split checks.
+// parseIdx on real MNIST files (testdata/mnist, written by scripts/mnist_fixtures.py) and on synthetic files for every
+// error; split checks.
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
-import { sharedPath } from "@tsgrad/testing";
+import { testdataPath } from "@tsgrad/testing";
 import { describe, expect, it } from "vitest";
-import { histogram, idxBytes } from "./fixtures.js";
+import { histogram, idxBytes, sameBytes } from "./fixtures.js";
 import { IdxError, parseIdx, toMnistSplit } from "./idx.js";
+import { loadEmbeddedMnist } from "./mnist-node.js";
 
-describe("parseIdx on the real MNIST files", () => {
-  it("parses the 10,000 test images and labels with the README's label histogram", () => {
-    const imagesPath = sharedPath("data/mnist/t10k-images-idx3-ubyte.gz");
-    const labelsPath = sharedPath("data/mnist/t10k-labels-idx1-ubyte.gz");
+describe("parseIdx on real MNIST files (written from the embedded default by scripts/mnist_fixtures.py)", () => {
+  it("parses the embedded default's 1,000 hold-out images and labels, byte for byte what loadEmbeddedMnist decodes", () => {
+    const imagesPath = testdataPath("mnist/embedded-holdout-images-idx3-ubyte.gz");
+    const labelsPath = testdataPath("mnist/embedded-holdout-labels-idx1-ubyte.gz");
     const images = parseIdx(readFileSync(imagesPath), { name: imagesPath });
     const labels = parseIdx(readFileSync(labelsPath), { name: labelsPath });
-    expect(images.dims).toEqual([10000, 28, 28]);
-    expect(labels.dims).toEqual([10000]);
-    expect(histogram(labels.data)).toEqual([980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
-    const split = toMnistSplit(images, labels, { expectedCount: 10000 });
-    expect(split.count).toBe(10000);
-    expect(split.images.length).toBe(10000 * 784);
+    expect(images.dims).toEqual([1000, 28, 28]);
+    expect(labels.dims).toEqual([1000]);
+    expect(histogram(labels.data)).toEqual([100, 113, 99, 103, 98, 86, 102, 107, 94, 98]);
+    const split = toMnistSplit(images, labels, { expectedCount: 1000 });
+    expect(split.count).toBe(1000);
+    expect(split.images.length).toBe(1000 * 784);
     expect(split.images.reduce((m, v) => Math.max(m, v), 0)).toBe(255);
-    expect(Array.from(labels.data.subarray(0, 10))).toEqual([7, 2, 1, 0, 4, 1, 4, 9, 5, 9]); // the well-known start
+    // Python decoded the package's JSON and wrote the IDX files on its own: the same bytes as the TypeScript path.
+    const embedded = loadEmbeddedMnist();
+    expect(sameBytes(split.images, embedded.test.images)).toBe(true);
+    expect(sameBytes(split.labels, embedded.test.labels)).toBe(true);
   });
 
-  it("parses the 60,000 training labels; the first 10,000 have the README's histogram", () => {
-    const labels = parseIdx(readFileSync(sharedPath("data/mnist/train-labels-idx1-ubyte.gz")));
-    expect(labels.dims).toEqual([60000]);
-    expect(histogram(labels.data.subarray(0, 10000))).toEqual([1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]);
+  it("parses the labels of the first 10,000 training images, with their known histogram", () => {
+    const labels = parseIdx(readFileSync(testdataPath("mnist/embedded-labels-idx1-ubyte.gz")));
+    expect(labels.dims).toEqual([10000]);
+    expect(histogram(labels.data)).toEqual([1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]);
   });
 });
 

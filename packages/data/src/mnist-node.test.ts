@@ -7,7 +7,7 @@ import { createServer as createTcpServer, type Server as TcpServer, type Socket 
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { sharedPath } from "@tsgrad/testing";
+import { testdataPath } from "@tsgrad/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { histogram, idxBytes, sameBytes } from "./fixtures.js";
 import { defaultCacheDir, loadMnist, MNIST_FILES, type MnistData, type MnistProgress } from "./mnist-node.js";
@@ -158,8 +158,13 @@ describe("loadMnist from a folder", () => {
     expect(data.notice).toBeUndefined();
   });
 
-  it("names the files it looked for when one is missing (the shared folder has no training images)", async () => {
-    const dir = sharedPath("data/mnist");
+  it("names the files it looked for when one is missing (a folder of real files without the training images)", async () => {
+    const dir = freshDir();
+    mkdirSync(dir);
+    copyFileSync(testdataPath("mnist/embedded-holdout-images-idx3-ubyte.gz"), join(dir, "t10k-images-idx3-ubyte.gz"));
+    copyFileSync(testdataPath("mnist/embedded-holdout-labels-idx1-ubyte.gz"), join(dir, "t10k-labels-idx1-ubyte.gz"));
+    copyFileSync(testdataPath("mnist/embedded-labels-idx1-ubyte.gz"), join(dir, "train-labels-idx1-ubyte.gz"));
+    writeFileSync(join(dir, "SHA256SUMS"), "");
     await expect(loadMnist({ dataDir: dir })).rejects.toThrow(
       `loadMnist: ${dir} lacks train-images-idx3-ubyte: looked for train-images-idx3-ubyte and ` +
         "train-images-idx3-ubyte.gz (the folder needs train-images-idx3-ubyte, train-labels-idx1-ubyte, " +
@@ -319,7 +324,7 @@ describe("loadMnist falls back", () => {
   it("never for Fashion-MNIST: the error says how to get it", async () => {
     const cacheDir = freshDir();
     mkdirSync(join(cacheDir, "fashion-mnist"), { recursive: true });
-    copyFileSync(sharedPath("data/mnist/t10k-labels-idx1-ubyte.gz"), join(cacheDir, "fashion-mnist", "t10k-labels-idx1-ubyte.gz"));
+    copyFileSync(testdataPath("mnist/embedded-holdout-labels-idx1-ubyte.gz"), join(cacheDir, "fashion-mnist", "t10k-labels-idx1-ubyte.gz"));
     await expect(loadMnist({ dataset: "fashion-mnist", cacheDir, download: false })).rejects.toThrow(
       `loadMnist: Fashion-MNIST is not available: downloads are off and the cache ${join(cacheDir, "fashion-mnist")} is ` +
         "incomplete, and it has no embedded default. Get it with `apt-get install dataset-fashion-mnist` and pass " +

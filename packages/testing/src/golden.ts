@@ -19,21 +19,6 @@ export interface GoldenCase {
 /** The repository's root (three levels above this file). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
-/** `../shared` beside the repository, or `$TSGRAD_SHARED` when set. */
-export const sharedDir = process.env["TSGRAD_SHARED"] ?? resolve(repoRoot, "../shared");
-
-/** Path of a file under shared/, throwing a clear error (so the test fails, never skips) when it is missing. */
-export function sharedPath(relative: string): string {
-  const p = resolve(sharedDir, relative);
-  if (!existsSync(p)) {
-    throw new Error(
-      `missing shared material: ${p} does not exist. The tests read ../shared/ beside the repository ` +
-        "(or $TSGRAD_SHARED); they fail rather than skip without it.",
-    );
-  }
-  return p;
-}
-
 /** The project's committed fixtures (PyTorch goldens and small data files), written by the scripts in `scripts/`. */
 export const testdataDir = resolve(repoRoot, "testdata");
 

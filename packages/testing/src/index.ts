@@ -1,5 +1,5 @@
 // @tsgrad/testing (private): golden loading and the toBeAllClose matcher shared by every package's tests.
-export { loadGolden, loadFixture, testdataPath, testdataDir, sharedPath, sharedDir, repoRoot } from "./golden.js";
+export { loadGolden, loadFixture, testdataPath, testdataDir, repoRoot } from "./golden.js";
 export type { GoldenCase, GoldenTensor } from "./golden.js";
 export { allCloseMessage } from "./matchers.js";
 export type { CloseOptions } from "./matchers.js";
