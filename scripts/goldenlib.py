@@ -3,6 +3,8 @@ case kinds of the golden schema computed by PyTorch in float64, and a byte-stabl
 
 A generator builds a `Golden`, adds cases and calls `main`:
 
+    import sys
+    sys.dont_write_bytecode = True                # no scripts/__pycache__ beside the committed scripts
     from goldenlib import Golden, main
     g = Golden(seed=11)
     g.op("add_broadcast_row", "add", lambda r: [r.randn(3, 4), r.randn(4)])
@@ -184,9 +186,9 @@ class Golden:
         out = OPS[op](*args, **kwargs)
         upstream = r.randn(*out.shape)
         (out * upstream).sum().backward()
-        grads = [enc(a.grad) if torch.is_tensor(a) else None for a in args]
         if any(torch.is_tensor(a) and a.grad is None for a in args):
             raise ValueError(f"{name}: an argument received no gradient")
+        grads = [enc(a.grad) if torch.is_tensor(a) else None for a in args]
         self._add({
             "name": name, "kind": "op", "op": op,
             "args": [enc(a) if torch.is_tensor(a) else a for a in args], "kwargs": kwargs,
