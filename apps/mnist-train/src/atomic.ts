@@ -2,7 +2,27 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
-/** Writes `bytes` to `path` so that a reader (or a crash) sees either the old file or the new one, never a mix. */
+const REASONS: Readonly<Record<string, string>> = {
+  EACCES: "permission denied", EPERM: "operation not permitted", EROFS: "read-only file system",
+  ENOSPC: "no space left on the device", EDQUOT: "disk quota exceeded", ENOENT: "no such file or folder",
+  ENOTDIR: "a part of the path is not a folder", EISDIR: "it is a folder", EEXIST: "it already exists",
+  EMFILE: "too many open files", EIO: "input/output error", ENAMETOOLONG: "the name is too long",
+};
+
+/**
+ * Why a file-system call failed, in words and without the path Node puts in its messages (which may be the name of
+ * a temporary file the user never chose): `permission denied (EACCES)`.
+ */
+export function describeFsError(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string") return REASONS[code] === undefined ? code : `${REASONS[code]} (${code})`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Writes `bytes` to `path` so that a reader (or a crash) sees either the old file or the new one, never a mix.
+ * A failure names `path` (never the temporary file) and leaves no temporary file behind.
+ */
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   try {
@@ -18,6 +38,6 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw e;
+    throw new Error(`cannot write ${path}: ${describeFsError(e)}`, { cause: e });
   }
 }

@@ -8,20 +8,41 @@ export class UsageError extends Error {
 
 export type DatasetName = "mnist" | "fashion-mnist";
 
-/** Options of a training run (and of `--eval`). */
-export interface TrainOptions {
-  readonly command: "train";
-  readonly epochs: number;
+/** What defines a run: a checkpoint records these, and `--resume`, `--eval` and `predict` take them from it. */
+export interface RunSettings {
+  readonly dataset: DatasetName;
+  readonly hidden: number;
   readonly batchSize: number;
   readonly lr: number;
-  readonly hidden: number;
   readonly seed: number;
-  readonly threads: number | undefined;
-  readonly backend: "js" | "wasm" | undefined;
-  readonly dataset: DatasetName;
+}
+
+/** The settings of a new run when no flag says otherwise. */
+export const RUN_DEFAULTS: RunSettings = { dataset: "mnist", hidden: 128, batchSize: 64, lr: 1e-3, seed: 1 };
+
+/** The CLI flag of each run setting. */
+export const RUN_FLAGS: Readonly<Record<keyof RunSettings, string>> = {
+  dataset: "--dataset", hidden: "--hidden", batchSize: "--batch-size", lr: "--lr", seed: "--seed",
+};
+
+/** Where the data comes from (paths as the user typed them). */
+export interface DataOptions {
   readonly dataDir: string | undefined;
   readonly cacheDir: string | undefined;
   readonly download: boolean;
+  readonly verbose: boolean;
+}
+
+/** Options of a training run (and of `--eval`). */
+export interface TrainOptions extends RunSettings, DataOptions {
+  readonly command: "train";
+  readonly epochs: number;
+  /** The run settings typed on the command line (the others are defaults, or come from a checkpoint). */
+  readonly given: Partial<RunSettings>;
+  /** Let flags replace what a checkpoint records (where that makes sense: see {@link helpText}). */
+  readonly override: boolean;
+  readonly threads: number | undefined;
+  readonly backend: "js" | "wasm" | undefined;
   readonly save: string | undefined;
   readonly resume: string | undefined;
   readonly eval: string | undefined;
@@ -31,20 +52,20 @@ export interface TrainOptions {
 }
 
 /** Options of `predict`. */
-export interface PredictOptions {
+export interface PredictOptions extends DataOptions {
   readonly command: "predict";
   readonly checkpoint: string;
   readonly index: number;
   readonly dataset: DatasetName;
-  readonly dataDir: string | undefined;
-  readonly cacheDir: string | undefined;
-  readonly download: boolean;
+  readonly given: Partial<RunSettings>;
+  readonly override: boolean;
 }
 
 export type CliOptions = TrainOptions | PredictOptions | { readonly command: "help"; readonly text: string };
 
 interface Spec {
   readonly type: "string" | "boolean";
+  readonly short?: string;
   readonly value?: string;
   readonly default: string;
   readonly help: string;
@@ -54,7 +75,9 @@ const common: Record<string, Spec> = {
   dataset: { type: "string", value: "NAME", default: "mnist", help: "mnist or fashion-mnist" },
   "data-dir": { type: "string", value: "DIR", default: "-", help: "folder holding the four IDX files (raw or .gz)" },
   "cache-dir": { type: "string", value: "DIR", default: "$XDG_CACHE_HOME/tsgrad or ~/.cache/tsgrad", help: "where downloads are kept" },
-  "no-download": { type: "boolean", default: "false", help: "never use the network (MNIST falls back to the embedded 10,000 images)" },
+  "no-download": { type: "boolean", default: "false", help: "never use the network (MNIST falls back to the embedded 9,000 / 1,000 images)" },
+  override: { type: "boolean", default: "false", help: "let --dataset, --batch-size and --lr replace the checkpoint's values (see below)" },
+  verbose: { type: "boolean", default: "false", help: "say more: each download attempt and why it failed" },
 };
 
 const trainSpec: Record<string, Spec> = {
@@ -67,25 +90,26 @@ const trainSpec: Record<string, Spec> = {
   backend: { type: "string", value: "NAME", default: "wasm where SIMD runs, else js", help: "matrix-product kernels: wasm (SIMD) or js" },
   ...common,
   save: { type: "string", value: "PATH", default: "-", help: "checkpoint (safetensors) after every epoch; optimizer state beside it" },
-  resume: { type: "string", value: "PATH", default: "-", help: "continue from a checkpoint up to --epochs" },
+  resume: { type: "string", value: "PATH", default: "-", help: "continue the run of a checkpoint up to --epochs" },
   eval: { type: "string", value: "PATH", default: "-", help: "evaluate a checkpoint on the test split and exit" },
   metrics: { type: "string", value: "PATH", default: "-", help: "JSON lines, one record per epoch" },
   report: { type: "string", value: "PATH", default: "-", help: "HTML report: loss and accuracy curves, confusion matrix" },
   quiet: { type: "boolean", default: "false", help: "only errors and the final result" },
-  help: { type: "boolean", default: "false", help: "show this help" },
+  help: { type: "boolean", short: "h", default: "false", help: "show this help" },
 };
 
 const predictSpec: Record<string, Spec> = {
   checkpoint: { type: "string", value: "PATH", default: "(required)", help: "a checkpoint written by --save" },
   index: { type: "string", value: "I", default: "0", help: "index of the test image to classify" },
   ...common,
-  help: { type: "boolean", default: "false", help: "show this help" },
+  override: { type: "boolean", default: "false", help: "let --dataset replace the checkpoint's dataset" },
+  help: { type: "boolean", short: "h", default: "false", help: "show this help" },
 };
 
 function helpBlock(spec: Record<string, Spec>): string {
   return Object.entries(spec)
     .map(([name, s]) => {
-      const flag = `  --${name}${s.value ? ` ${s.value}` : ""}`;
+      const flag = `  ${s.short !== undefined ? `-${s.short}, ` : ""}--${name}${s.value ? ` ${s.value}` : ""}`;
       const def = s.type === "boolean" || s.default === "-" ? "" : s.default === "(required)" ? " (required)" : ` (default: ${s.default})`;
       return `${flag.padEnd(24)} ${s.help}${def}`;
     })
@@ -105,25 +129,82 @@ ${helpBlock(trainSpec)}
 predict options:
 ${helpBlock(predictSpec)}
 
-Exit codes: 0 success, 1 failure, 2 bad usage, 130 interrupted (Ctrl-C).`;
+A checkpoint defines its run. --resume, --eval and predict take the dataset, the hidden width, the batch size, the
+seed and the learning rate from it (and --resume checks that the training split has as many images as the run's);
+a flag that contradicts the checkpoint is an error. --override lets --dataset, --batch-size and --lr (and a training
+split of another size) win instead: with --resume the new epochs then use them (at an epoch boundary only, except
+--lr), and --eval / predict score the weights on the --dataset given. The hidden width (fixed by the weights) and
+the seed (the shuffling continues from the checkpoint's generator) cannot be overridden. Without --save, --resume
+trains but keeps nothing. A checkpoint that lacks a setting (one converted from PyTorch, or from an older
+mnist-train) uses the flag or the default, and says so.
 
-function parseOptionsConfig(spec: Record<string, Spec>): Record<string, { type: "string" | "boolean" }> {
-  return Object.fromEntries(Object.entries(spec).map(([k, s]) => [k, { type: s.type }]));
+Paths are relative to the folder the command was run in (INIT_CWD under pnpm and npm scripts). --save, --metrics
+and --report are checked before anything is trained: their folder must exist and be writable.
+
+Exit codes: 0 success, 1 failure (also a file that is not a checkpoint or not IDX data), 2 bad usage (flags,
+missing files or folders, unwritable output paths), 130 interrupted (Ctrl-C), 141 standard output closed (e.g.
+piped into head: the run stops quietly, with a checkpoint when --save is given), 143 terminated (SIGTERM: handled
+like Ctrl-C).`;
+
+function parseOptionsConfig(spec: Record<string, Spec>): Record<string, { type: "string" | "boolean"; short?: string }> {
+  return Object.fromEntries(
+    Object.entries(spec).map(([k, s]) => [k, s.short === undefined ? { type: s.type } : { type: s.type, short: s.short }]),
+  );
 }
 
-function intOption(raw: string | undefined, name: string, fallback: number, min: number): number {
+/** A whole number from a flag: `min` 1 reads "a positive integer", `min` 0 "a non-negative integer". */
+function intOption(raw: string | undefined, name: string, fallback: number, min: 0 | 1, max = Number.MAX_SAFE_INTEGER): number {
   if (raw === undefined) return fallback;
-  const v = Number(raw);
-  if (raw.trim() === "" || !Number.isSafeInteger(v)) throw new UsageError(`--${name} expects a whole number, got "${raw}"`);
-  if (v < min) throw new UsageError(`--${name} must be at least ${min}, got ${v}`);
+  const what = min === 1 ? "a positive integer" : "a non-negative integer";
+  const text = raw.trim();
+  const v = Number(text);
+  if (!/^\+?\d+$/.test(text) || !Number.isSafeInteger(v) || v < min) throw new UsageError(`--${name} must be ${what}, got "${raw}"`);
+  if (v > max) throw new UsageError(`--${name} must be at most ${max.toLocaleString("en-US")}, got ${v}`);
   return v;
 }
 
-function dataset(raw: string | undefined): DatasetName {
-  const v = raw ?? "mnist";
-  if (v !== "mnist" && v !== "fashion-mnist") throw new UsageError(`--dataset must be mnist or fashion-mnist, got "${v}"`);
-  return v;
+function datasetOption(raw: string | undefined): DatasetName | undefined {
+  if (raw === undefined) return undefined;
+  if (raw !== "mnist" && raw !== "fashion-mnist") throw new UsageError(`--dataset must be mnist or fashion-mnist, got "${raw}"`);
+  return raw;
 }
+
+/**
+ * `--epochs -1` reaches parseArgs as an option `-1`; joined into `--epochs=-1`, it gets the plain range message.
+ * Only a value that looks like a negative number is joined, after a flag that takes a value.
+ */
+function joinNegativeValues(argv: readonly string[], spec: Record<string, Spec>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    const name = a.startsWith("--") ? a.slice(2) : "";
+    if (spec[name]?.type === "string" && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+function parseError(e: unknown, isPredict: boolean): UsageError {
+  const text = (e as Error).message;
+  const first = text.split("\n")[0]!.replace(/\.$/, "");
+  const dash = /use '(--[\w-]+=-XYZ)'/.exec(text);
+  if (dash !== null) return new UsageError(`${first}: to pass a value that starts with a dash, write ${dash[1]}`);
+  const positional = /Unexpected argument '(.*)'/.exec(first);
+  if (positional !== null) {
+    return new UsageError(isPredict
+      ? `unexpected argument "${positional[1]}": predict takes options only (--checkpoint PATH, --index I)`
+      : `unexpected argument "${positional[1]}": mnist-train takes options only, or the command predict`);
+  }
+  return new UsageError(first);
+}
+
+/** Flags that only a training run uses: with --eval they would do nothing, so they are refused. */
+const TRAIN_ONLY = ["epochs", "save", "resume", "metrics", "report"] as const;
 
 /** Parses argv (without node and the script) into typed options; throws UsageError on bad usage. */
 export function parseCli(given: readonly string[]): CliOptions {
@@ -134,16 +215,13 @@ export function parseCli(given: readonly string[]): CliOptions {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
-      args: isPredict ? argv.slice(1) : [...argv],
+      args: joinNegativeValues(isPredict ? argv.slice(1) : argv, spec),
       options: parseOptionsConfig(spec),
       strict: true,
       allowPositionals: false,
     }));
   } catch (e) {
-    const text = (e as Error).message;
-    const dash = /use '(--[\w-]+=-XYZ)'/.exec(text);
-    const first = text.split("\n")[0]!.replace(/\.$/, "");
-    throw new UsageError(dash === null ? first : `${first}: to pass a value that starts with a dash, write ${dash[1]}`);
+    throw parseError(e, isPredict);
   }
   const str = (k: string): string | undefined => {
     const v = values[k];
@@ -151,33 +229,49 @@ export function parseCli(given: readonly string[]): CliOptions {
     return typeof v === "string" ? v : undefined;
   };
   if (values["help"] === true) return { command: "help", text: helpText };
-  const data = {
-    dataset: dataset(str("dataset")),
+  const givenDataset = datasetOption(str("dataset"));
+  const data: DataOptions = {
     dataDir: str("data-dir"),
     cacheDir: str("cache-dir"),
     download: values["no-download"] !== true,
+    verbose: values["verbose"] === true,
   };
+  const override = values["override"] === true;
   if (isPredict) {
     const checkpoint = str("checkpoint");
     if (checkpoint === undefined) throw new UsageError("predict needs --checkpoint PATH");
-    return { command: "predict", checkpoint, index: intOption(str("index"), "index", 0, 0), ...data };
+    const runGiven: Partial<RunSettings> = givenDataset === undefined ? {} : { dataset: givenDataset };
+    return {
+      command: "predict", checkpoint, index: intOption(str("index"), "index", 0, 0),
+      dataset: givenDataset ?? RUN_DEFAULTS.dataset, given: runGiven, override, ...data,
+    };
   }
   const lrRaw = str("lr");
-  const lr = lrRaw === undefined ? 1e-3 : Number(lrRaw);
-  if (!Number.isFinite(lr) || lr <= 0) throw new UsageError(`--lr expects a positive number, got "${lrRaw}"`);
+  const lr = lrRaw === undefined ? undefined : Number(lrRaw);
+  if (lr !== undefined && (!Number.isFinite(lr) || lr <= 0)) throw new UsageError(`--lr must be a positive number, got "${lrRaw}"`);
   const threadsRaw = str("threads");
   const backend = str("backend");
   if (backend !== undefined && backend !== "js" && backend !== "wasm") {
     throw new UsageError(`--backend must be js or wasm, got "${backend}"`);
   }
-  return {
+  const hidden = str("hidden") === undefined ? undefined : intOption(str("hidden"), "hidden", 0, 1, 1 << 16);
+  const batchSize = str("batch-size") === undefined ? undefined : intOption(str("batch-size"), "batch-size", 0, 1);
+  const seed = str("seed") === undefined ? undefined : intOption(str("seed"), "seed", 0, 0);
+  const runGiven: Partial<RunSettings> = {
+    ...(givenDataset !== undefined ? { dataset: givenDataset } : {}),
+    ...(hidden !== undefined ? { hidden } : {}),
+    ...(batchSize !== undefined ? { batchSize } : {}),
+    ...(lr !== undefined ? { lr } : {}),
+    ...(seed !== undefined ? { seed } : {}),
+  };
+  const options: TrainOptions = {
     command: "train",
+    ...RUN_DEFAULTS,
+    ...runGiven,
+    given: runGiven,
+    override,
     epochs: intOption(str("epochs"), "epochs", 10, 1),
-    batchSize: intOption(str("batch-size"), "batch-size", 64, 1),
-    lr,
-    hidden: intOption(str("hidden"), "hidden", 128, 1),
-    seed: intOption(str("seed"), "seed", 1, 0),
-    threads: threadsRaw === undefined ? undefined : intOption(threadsRaw, "threads", 1, 1),
+    threads: threadsRaw === undefined ? undefined : intOption(threadsRaw, "threads", 1, 1, 256),
     backend,
     ...data,
     save: str("save"),
@@ -187,4 +281,14 @@ export function parseCli(given: readonly string[]): CliOptions {
     report: str("report"),
     quiet: values["quiet"] === true,
   };
+  if (options.eval !== undefined) {
+    if (options.resume !== undefined) throw new UsageError("--eval and --resume cannot be used together: --eval evaluates a checkpoint, --resume trains it further");
+    for (const k of TRAIN_ONLY) {
+      if (values[k] !== undefined) throw new UsageError(`--${k} has no effect with --eval (it evaluates a checkpoint and trains nothing)`);
+    }
+  }
+  if (override && options.resume === undefined && options.eval === undefined) {
+    throw new UsageError("--override only applies with --resume or --eval (or to predict): there is no checkpoint to override");
+  }
+  return options;
 }

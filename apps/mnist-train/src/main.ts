@@ -1,45 +1,77 @@
 // mnist-train: the reference MNIST run as a command-line tool (wiring, output, signals, exit codes).
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { Generator, getBackend, setBackend, setMemoryDebug, setNumThreads, setWorkerFactory } from "@tsgrad/tensor";
-import { CrossEntropyLoss } from "@tsgrad/nn";
+import { CrossEntropyLoss, type StateDict } from "@tsgrad/nn";
 import { Adam } from "@tsgrad/optim";
-import { DataLoader, loadMnist, type MnistData } from "@tsgrad/data";
-import { parseCli, UsageError, helpText, type PredictOptions, type TrainOptions } from "./cli.js";
-import { readCheckpoint, writeCheckpoint, type RunState } from "./checkpoint.js";
+import { DataLoader, type MnistData } from "@tsgrad/data";
+import { parseCli, UsageError, helpText, type DatasetName, type PredictOptions, type RunSettings, type TrainOptions } from "./cli.js";
+import { optimizerPath, readCheckpoint, writeCheckpoint, type Checkpoint, type RunState } from "./checkpoint.js";
 import { writeFileAtomic } from "./atomic.js";
+import { loadData, type LoadDataOptions } from "./data.js";
 import { buildModel, countParameters, describeModel, IMAGE_SIZE } from "./model.js";
+import { checkDistinct, checkFolder, checkInputFile, checkOutputFile, resolveUserPath, userFolder, type NamedPath } from "./paths.js";
 import { epochProgress, formatDuration, styler } from "./progress.js";
-import { predictImage, renderDigit, topK } from "./predict.js";
+import { describeLabel, predictImage, renderDigit, topK } from "./predict.js";
 import { renderReport, type EpochRecord } from "./report.js";
+import { checkTrainingSplit, recordedRun, resolveRun, type CheckpointUse, type MidEpoch, type RecordedRun } from "./run-settings.js";
+import { count } from "./text.js";
 import { evaluate, trainEpoch, type EpochState, type EpochStatus } from "./train.js";
 
 const FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 const DIGITS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+const TITLES: Readonly<Record<DatasetName, string>> = { mnist: "MNIST", "fashion-mnist": "Fashion-MNIST" };
 
-/** Raised to stop with exit code 130 after Ctrl-C. */
-class Interrupted extends Error {}
+/** Why a run stopped early, and its exit code: 128 + the signal's number (SIGPIPE's for a closed standard output). */
+const STOPS = {
+  SIGINT: { code: 130, word: "interrupted" },
+  SIGTERM: { code: 143, word: "terminated (SIGTERM)" },
+  EPIPE: { code: 141, word: "output closed" },
+} as const;
+type StopReason = keyof typeof STOPS;
 
-const out = (s: string): void => void process.stdout.write(s);
-const err = (s: string): void => void process.stderr.write(s);
+/** Raised to end the run with the exit code of its stop. */
+class Stopped extends Error {
+  constructor(readonly reason: StopReason) {
+    super(reason);
+  }
+}
+
+/** Where the standard streams stand: a reader that went away (`| head`) closes one, and the CLI stops writing to it. */
+const closed = { stdout: false, stderr: false };
+let stopReason: StopReason | null = null;
+
+for (const [name, stream] of [["stdout", process.stdout], ["stderr", process.stderr]] as const) {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+    closed[name] = true;
+    stopReason ??= "EPIPE"; // like SIGPIPE for a C program, but the step in flight finishes and --save still writes
+  });
+}
+
+const out = (s: string): void => void (closed.stdout || process.stdout.write(s));
+const err = (s: string): void => void (closed.stderr || process.stderr.write(s));
 const color = process.stdout.isTTY === true && process.env["NO_COLOR"] === undefined;
 // TSGRAD_MEMORY_DEBUG=1: recycled arrays filled with NaN (the tests run the CLI this way; see setMemoryDebug).
 if (process.env["TSGRAD_MEMORY_DEBUG"] === "1") setMemoryDebug(true);
 const st = styler(color);
+const columns = (): number | undefined => process.stderr.columns ?? process.stdout.columns;
 
-let stopRequested = false;
+/** A failure the CLI explains in one line (exit 1): a file that is not what it should be. */
+class Failure extends Error {}
 
 /** Runs the CLI and returns its exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
+  const usage = (e: UsageError): number => {
+    err(`mnist-train: ${e.message}\nhint: run "mnist-train --help" for the options and their defaults\n`);
+    return 2;
+  };
   let options;
   try {
     options = parseCli(argv);
   } catch (e) {
-    if (e instanceof UsageError) {
-      err(`mnist-train: ${e.message}\nhint: run "mnist-train --help" for the options and their defaults\n`);
-      return 2;
-    }
+    if (e instanceof UsageError) return usage(e);
     throw e;
   }
   if (options.command === "help") {
@@ -47,35 +79,67 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   try {
-    if (options.dataDir !== undefined && !(existsSync(options.dataDir) && statSync(options.dataDir).isDirectory())) {
-      throw new UsageError(`--data-dir ${options.dataDir} is not a folder`);
-    }
-    if (options.command === "predict") return await predict(options);
-    return await train(options);
+    const base = userFolder();
+    if (options.command === "predict") return await predict(resolvePredictPaths(options, base));
+    return await train(resolveTrainPaths(options, base));
   } catch (e) {
-    if (e instanceof UsageError) {
-      err(`mnist-train: ${e.message}\nhint: run "mnist-train --help" for the options and their defaults\n`);
-      return 2;
-    }
-    if (e instanceof Interrupted) return 130;
+    if (e instanceof UsageError) return usage(e);
+    if (e instanceof Stopped) return STOPS[e.reason].code;
     err(`mnist-train: ${(e as Error).message}\n`);
     return 1;
   }
 }
 
-async function loadData(o: { dataset: TrainOptions["dataset"]; dataDir: string | undefined; cacheDir: string | undefined; download: boolean }, quiet: boolean): Promise<MnistData> {
-  return loadMnist({
-    dataset: o.dataset,
-    ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
-    ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}),
-    download: o.download,
-    onProgress: (e) => {
-      if (quiet) return;
-      if (e.kind === "notice") err(`${e.message}\n`);
-      else if (e.kind === "download-start") err(`downloading ${e.url} ...\n`);
-      else if (e.kind === "download-failed") err(`  failed: ${e.error}\n`);
-    },
-  });
+/** Relative paths start where the user typed the command; input folders and files are checked before any work. */
+function checkData<T extends { dataDir: string | undefined; cacheDir: string | undefined }>(o: T, base: string): T {
+  const r = (p: string | undefined) => (p === undefined ? undefined : resolveUserPath(p, base));
+  const resolved = { ...o, dataDir: r(o.dataDir), cacheDir: r(o.cacheDir) };
+  if (resolved.dataDir !== undefined) checkFolder("--data-dir", resolved.dataDir);
+  if (resolved.cacheDir !== undefined) checkFolder("--cache-dir", resolved.cacheDir, true);
+  return resolved;
+}
+
+function resolvePredictPaths(o: PredictOptions, base: string): PredictOptions {
+  const resolved = { ...checkData(o, base), checkpoint: resolveUserPath(o.checkpoint, base) };
+  checkInputFile("--checkpoint", resolved.checkpoint, "a checkpoint file");
+  return resolved;
+}
+
+/** Resolves every path of a training run and checks them all, the outputs included, before anything is loaded. */
+function resolveTrainPaths(o: TrainOptions, base: string): TrainOptions {
+  const r = (p: string | undefined) => (p === undefined ? undefined : resolveUserPath(p, base));
+  const resolved: TrainOptions = {
+    ...checkData(o, base), save: r(o.save), resume: r(o.resume), eval: r(o.eval), metrics: r(o.metrics), report: r(o.report),
+  };
+  if (resolved.resume !== undefined) checkInputFile("--resume", resolved.resume, "a checkpoint file");
+  if (resolved.eval !== undefined) checkInputFile("--eval", resolved.eval, "a checkpoint file");
+  const outputs: NamedPath[] = [];
+  if (resolved.save !== undefined) {
+    checkOutputFile("--save", resolved.save, "run.safetensors");
+    outputs.push({ flag: "--save", path: resolved.save }, { flag: "--save (its optimizer file)", path: optimizerPath(resolved.save) });
+  }
+  if (resolved.metrics !== undefined) {
+    checkOutputFile("--metrics", resolved.metrics, "run.jsonl");
+    outputs.push({ flag: "--metrics", path: resolved.metrics });
+  }
+  if (resolved.report !== undefined) {
+    checkOutputFile("--report", resolved.report, "run.html");
+    outputs.push({ flag: "--report", path: resolved.report });
+  }
+  const inputs: NamedPath[] = [];
+  if (resolved.resume !== undefined && resolved.resume !== resolved.save) {
+    inputs.push({ flag: "--resume", path: resolved.resume }, { flag: "--resume (its optimizer file)", path: optimizerPath(resolved.resume) });
+  }
+  checkDistinct(outputs, inputs);
+  return resolved;
+}
+
+function dataOptions(o: TrainOptions | PredictOptions, dataset: DatasetName, quiet: boolean): LoadDataOptions {
+  return { dataset, dataDir: o.dataDir, cacheDir: o.cacheDir, download: o.download, verbose: o.verbose, quiet };
+}
+
+function load(o: LoadDataOptions): Promise<MnistData> {
+  return loadData(o, { write: err, isTTY: process.stderr.isTTY === true, columns });
 }
 
 function setThreads(threads: number | undefined): number {
@@ -85,46 +149,100 @@ function setThreads(threads: number | undefined): number {
   return n;
 }
 
+/** Reads a checkpoint; any failure names the flag and the user's path. */
+function openCheckpoint(flag: string, path: string, withOptimizer: boolean): Checkpoint {
+  try {
+    return readCheckpoint(path, { withOptimizer });
+  } catch (e) {
+    const reason = (e as Error).message.replace(/^loadSafetensors: /, "");
+    throw new Failure(`${flag} ${path} cannot be read as a checkpoint: ${reason}`);
+  }
+}
+
 /** Hidden width of a checkpoint's first layer (`0.weight` is [hidden, 784]). */
-function hiddenOf(model: Record<string, { shape: readonly number[] }>, path: string): number {
+function hiddenOf(model: StateDict, flag: string, path: string): number {
   const w = model["0.weight"];
   if (w === undefined || w.shape.length !== 2 || w.shape[1] !== IMAGE_SIZE) {
-    throw new Error(`${path} does not hold the weights of Linear(784, hidden) → ReLU → Linear(hidden, 10) (no 0.weight [hidden, 784])`);
+    throw new Failure(`${flag} ${path} does not hold the weights of Linear(784, hidden) → ReLU → Linear(hidden, 10) (no 0.weight [hidden, 784])`);
   }
   return w.shape[0]!;
+}
+
+/** Loads a checkpoint's weights into `model`; a mismatch names the file. */
+function loadWeights(model: ReturnType<typeof buildModel>, weights: StateDict, flag: string, path: string): void {
+  try {
+    model.loadStateDict(weights);
+  } catch (e) {
+    throw new Failure(`${flag} ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** The run a checkpoint defines, with the flags checked against it; notes go to standard error. */
+function checkpointRun(
+  use: CheckpointUse, flag: string, path: string, ckpt: Checkpoint,
+  o: { given: Partial<RunSettings>; override: boolean; quiet?: boolean }, midEpoch: MidEpoch | null,
+) {
+  const recorded = recordedRun(ckpt.run?.options ?? null);
+  const resolved = resolveRun({
+    use, flag, path, recorded, weightsHidden: hiddenOf(ckpt.model, flag, path), given: o.given, override: o.override, midEpoch,
+  });
+  if (o.quiet !== true) for (const n of resolved.notes) err(`note: ${n}\n`);
+  return { recorded, ...resolved };
+}
+
+async function evalCheckpoint(o: TrainOptions, path: string): Promise<number> {
+  const ckpt = openCheckpoint("--eval", path, false);
+  const { settings } = checkpointRun("eval", "--eval", path, ckpt, o, null);
+  const data = await load(dataOptions(o, settings.dataset, o.quiet));
+  const model = buildModel(settings.hidden, new Generator(0));
+  loadWeights(model, ckpt.model, "--eval", path);
+  const t0 = performance.now();
+  const ev = evaluate(model, data.test);
+  const epochs = ckpt.run === null ? "" : `, ${count(ckpt.run.epoch, "epoch")}`;
+  out(`${data.description}\n`);
+  out(`checkpoint ${path} (${TITLES[settings.dataset]}, hidden ${settings.hidden}${epochs}): test loss ${ev.loss.toFixed(4)}, ` +
+    `test accuracy ${(ev.accuracy * 100).toFixed(2)}% (${count(data.test.count, "image")}, ${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+  return 0;
 }
 
 async function train(o: TrainOptions): Promise<number> {
   const threads = setThreads(o.threads);
   if (o.backend !== undefined) setBackend(o.backend);
+  if (o.eval !== undefined) return evalCheckpoint(o, o.eval);
   const log = (s: string): void => {
     if (!o.quiet) out(`${s}\n`);
   };
-  const resumed = o.resume !== undefined ? readCheckpoint(o.resume) : null;
-  const evalOnly = o.eval !== undefined ? readCheckpoint(o.eval, { withOptimizer: false }) : null;
-  if (resumed !== null && resumed.run === null) throw new UsageError(`--resume ${o.resume} is not a checkpoint written by --save`);
 
-  // Resuming keeps the run's shape: hidden width, batch size, seed and dataset come from the checkpoint.
-  const saved = resumed?.run?.options ?? {};
-  const hidden = evalOnly !== null ? hiddenOf(evalOnly.model, o.eval!) : typeof saved["hidden"] === "number" ? saved["hidden"] : o.hidden;
-  const batchSize = typeof saved["batchSize"] === "number" ? saved["batchSize"] : o.batchSize;
-  const seed = typeof saved["seed"] === "number" ? saved["seed"] : o.seed;
-  const lr = o.lr;
+  // A checkpoint defines its run: the settings come from it, and flags may only repeat them (or --override them).
+  let settings: RunSettings = o;
+  let resumed: (Checkpoint & { run: RunState }) | null = null;
+  let midEpoch: MidEpoch | null = null;
+  let recorded: RecordedRun = {};
+  if (o.resume !== undefined) {
+    const ckpt = openCheckpoint("--resume", o.resume, true);
+    if (ckpt.run === null) {
+      throw new UsageError(`--resume ${o.resume} holds weights only (it was not written by mnist-train --save): it can be evaluated with --eval, not resumed`);
+    }
+    resumed = { ...ckpt, run: ckpt.run };
+    if (ckpt.run.batchesDone > 0 && ckpt.run.epochStartGenerator !== null) {
+      midEpoch = { epoch: ckpt.run.epoch + 1, batchesDone: ckpt.run.batchesDone };
+    }
+    const run = checkpointRun("resume", "--resume", o.resume, ckpt, o, midEpoch);
+    settings = run.settings;
+    recorded = run.recorded;
+  }
+  const { hidden, batchSize, seed, lr } = settings;
 
-  const data = await loadData(o, o.quiet);
+  const data = await load(dataOptions(o, settings.dataset, o.quiet));
+  if (resumed !== null) {
+    const notes = checkTrainingSplit({
+      flag: "--resume", path: o.resume!, recorded, images: data.train.count, description: data.description, override: o.override, midEpoch,
+    });
+    if (!o.quiet) for (const n of notes) err(`note: ${n}\n`);
+  }
   const classes = data.dataset === "fashion-mnist" ? FASHION_CLASSES : DIGITS;
   const generator = new Generator(seed);
   const model = buildModel(hidden, generator);
-
-  if (evalOnly !== null) {
-    model.loadStateDict(evalOnly.model);
-    const t0 = performance.now();
-    const ev = evaluate(model, data.test);
-    out(`${data.description}\n`);
-    out(`checkpoint ${o.eval}: test loss ${ev.loss.toFixed(4)}, test accuracy ${(ev.accuracy * 100).toFixed(2)}% ` +
-      `(${data.test.count.toLocaleString("en-US")} images, ${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
-    return 0;
-  }
 
   const lossFn = new CrossEntropyLoss();
   const optimizer = new Adam(model.parameters(), { lr });
@@ -132,15 +250,15 @@ async function train(o: TrainOptions): Promise<number> {
   let startEpoch = 0;
   let state: EpochState = { batchesDone: 0, lossSum: 0, imagesSeen: 0 };
   const history: EpochRecord[] = [];
-  if (resumed !== null && resumed.run !== null) {
-    model.loadStateDict(resumed.model);
+  if (resumed !== null) {
+    loadWeights(model, resumed.model, "--resume", o.resume!);
     if (resumed.optimizer !== null) optimizer.loadStateDict(resumed.optimizer);
     for (const g of optimizer.paramGroups) g.lr = lr;
     const run = resumed.run;
     startEpoch = run.epoch;
     const seconds = previousSeconds(o.metrics);
     history.push(...run.history.map((r) => ({ ...r, seconds: seconds.get(r.epoch) ?? null })));
-    if (run.batchesDone > 0 && run.epochStartGenerator !== null) {
+    if (midEpoch !== null && run.epochStartGenerator !== null) {
       generator.setState(run.epochStartGenerator);
       state = { batchesDone: run.batchesDone, lossSum: run.lossSum, imagesSeen: run.imagesSeen };
     } else {
@@ -149,28 +267,35 @@ async function train(o: TrainOptions): Promise<number> {
   }
 
   const params = countParameters(model);
-  log(st.bold(`mnist-train — ${data.dataset === "mnist" ? "MNIST" : "Fashion-MNIST"}`));
+  log(st.bold(`mnist-train — ${TITLES[data.dataset]}`));
   log(`data:      ${data.description}`);
   log(`splits:    ${data.train.count.toLocaleString("en-US")} train / ${data.test.count.toLocaleString("en-US")} test images`);
   log(`model:     ${describeModel(hidden, params)}`);
-  log(`optimizer: Adam(lr=${lr}), CrossEntropyLoss, batch ${batchSize}, shuffled, ${o.epochs} epochs, seed ${seed}, ${threads} thread${threads === 1 ? "" : "s"}, ${getBackend()} kernels`);
+  log(`optimizer: Adam(lr=${lr}), CrossEntropyLoss, batch ${batchSize}, shuffled, ${count(o.epochs, "epoch")}, seed ${seed}, ` +
+    `${count(threads, "thread")}, ${getBackend()} kernels`);
   if (resumed !== null) {
-    log(`resumed:   ${o.resume} at epoch ${startEpoch}${state.batchesDone > 0 ? `, batch ${state.batchesDone}/${loader.length}` : ""}`);
-  }
-  if (startEpoch >= o.epochs) log(`nothing to do: the checkpoint has ${startEpoch} epochs and --epochs is ${o.epochs}`);
-
-  let interrupted = false;
-  const onSigint = (): void => {
-    if (stopRequested) {
-      // A second Ctrl-C: stop now. Checkpoints are written atomically, so the last one on disk is intact.
-      err("\ninterrupted again: exiting without a new checkpoint\n");
-      process.exit(130);
+    const at = `${o.resume} at epoch ${startEpoch}${state.batchesDone > 0 ? `, batch ${state.batchesDone}/${loader.length}` : ""}`;
+    log(`resumed:   ${at}${o.save !== undefined ? `; new epochs are saved to ${o.save}` : ""}`);
+    if (o.save === undefined) {
+      err(`warning: --resume without --save: the epochs trained now are not saved anywhere (add --save ${o.resume} to update the checkpoint)\n`);
     }
-    stopRequested = true;
-  };
-  process.on("SIGINT", onSigint);
+  }
+  if (startEpoch >= o.epochs) log(`nothing to do: the checkpoint has ${count(startEpoch, "epoch")} and --epochs is ${o.epochs}`);
 
-  const runOptions = { hidden, batchSize, lr, seed, dataset: data.dataset };
+  const onSignal = (signal: "SIGINT" | "SIGTERM") => (): void => {
+    if (stopReason === "SIGINT" || stopReason === "SIGTERM") {
+      // A second signal: stop now. Checkpoints are written atomically, so the last one on disk is intact.
+      err(`\n${STOPS[signal].word} again: exiting without a new checkpoint\n`);
+      process.exit(STOPS[signal].code);
+    }
+    stopReason = signal;
+  };
+  const onSigint = onSignal("SIGINT");
+  const onSigterm = onSignal("SIGTERM");
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigterm);
+
+  const runOptions = { hidden, batchSize, lr, seed, dataset: data.dataset, trainImages: data.train.count };
   const saveCheckpoint = (epoch: number, st8: EpochState, epochStart: RunState["epochStartGenerator"]): void => {
     if (o.save === undefined) return;
     writeCheckpoint(o.save, model.stateDict(), {
@@ -178,12 +303,20 @@ async function train(o: TrainOptions): Promise<number> {
       generator: generator.getState(), epochStartGenerator: epochStart, options: runOptions, history,
     }, optimizer.stateDict());
   };
+  /** What a stop says on standard error (nothing when the reader of the output went away). */
+  const sayStopped = (reason: StopReason, where: string, resumeHint: boolean): void => {
+    if (reason === "EPIPE") return;
+    const saved = o.save === undefined ? "; no checkpoint (use --save PATH)"
+      : `; checkpoint written to ${o.save}${resumeHint ? ` (resume with --resume ${o.save})` : ""}`;
+    err(`\n${STOPS[reason].word} ${where}${saved}\n`);
+  };
 
   let lastYield = performance.now();
   const yieldToEvents = (): Promise<void> => {
     lastYield = performance.now();
-    return new Promise((resolve) => setImmediate(resolve)); // lets a pending Ctrl-C in
+    return new Promise((resolve) => setImmediate(resolve)); // lets a pending signal in
   };
+  let stopped: StopReason | null = null;
   try {
     for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
       await yieldToEvents(); // at least once per epoch, however short
@@ -192,7 +325,7 @@ async function train(o: TrainOptions): Promise<number> {
       const batches = loader.batches({ startBatch: state.batchesDone, reuseStorage: true });
       const epochStart = loader.epochStartState;
       const progress = epochProgress(
-        { write: err, isTTY: process.stderr.isTTY === true, color: color && process.stderr.isTTY === true, quiet: o.quiet },
+        { write: err, isTTY: process.stderr.isTTY === true, color: color && process.stderr.isTTY === true, quiet: o.quiet, columns },
         `epoch ${epoch + 1}/${o.epochs}`, loader.length, batchSize, state.batchesDone,
       );
       let status: EpochStatus;
@@ -201,20 +334,18 @@ async function train(o: TrainOptions): Promise<number> {
           model, lossFn, optimizer, state, batches,
           onBatch: (s) => progress.update(s.batchesDone, s.lossSum / s.imagesSeen),
           check: () => {
-            if (stopRequested) return "stop";
+            if (stopReason !== null) return "stop";
             return performance.now() - lastYield < 50 ? "go" : "pause";
           },
         });
         if (status !== "paused") break;
         await yieldToEvents();
       }
-      const completed = status === "done";
       progress.finish();
-      if (!completed) {
-        interrupted = true;
+      if (status !== "done") {
+        stopped = stopReason ?? "SIGINT";
         saveCheckpoint(epoch, state, epochStart);
-        err(`\ninterrupted at epoch ${epoch + 1}, batch ${state.batchesDone}/${loader.length}` +
-          (o.save !== undefined ? `; checkpoint written to ${o.save} (resume with --resume ${o.save})\n` : "; no checkpoint (use --save PATH)\n"));
+        sayStopped(stopped, `at epoch ${epoch + 1}, batch ${state.batchesDone}/${loader.length}`, true);
         break;
       }
       const ev = evaluate(model, data.test);
@@ -229,27 +360,28 @@ async function train(o: TrainOptions): Promise<number> {
       if (o.metrics !== undefined) writeFileAtomic(o.metrics, history.map((r) => JSON.stringify(r)).join("\n") + "\n");
       if (o.report !== undefined) {
         writeFileAtomic(o.report, renderReport({
-          title: `mnist-train: ${data.dataset === "mnist" ? "MNIST" : "Fashion-MNIST"}`,
+          title: `mnist-train: ${TITLES[data.dataset]}`,
           subtitle: `${describeModel(hidden, params)}; Adam(lr=${lr}), batch ${batchSize}, seed ${seed}; ${data.description}`,
           records: history, confusion: ev.confusion, classNames: classes,
         }));
       }
       log(`epoch ${String(epoch + 1).padStart(String(o.epochs).length)}/${o.epochs}  train loss ${record.trainLoss.toFixed(4)}  ` +
         `test loss ${ev.loss.toFixed(4)}  test accuracy ${st.green(`${(ev.accuracy * 100).toFixed(2)}%`)}  ${seconds.toFixed(1)} s`);
-      if (stopRequested) {
-        interrupted = true;
-        err(`interrupted after epoch ${epoch + 1}${o.save !== undefined ? `; checkpoint written to ${o.save}` : ""}\n`);
+      if (stopReason !== null) {
+        stopped = stopReason;
+        sayStopped(stopped, `after epoch ${epoch + 1}`, false);
         break;
       }
     }
   } finally {
     process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigterm);
   }
-  if (interrupted) throw new Interrupted();
+  if (stopped !== null) throw new Stopped(stopped);
   const last = history.at(-1);
   if (last !== undefined) {
     const total = history.reduce((s, r) => s + (r.seconds ?? 0), 0);
-    out(`final: test accuracy ${(last.testAccuracy * 100).toFixed(2)}%, test loss ${last.testLoss.toFixed(4)} after ${last.epoch} epochs ` +
+    out(`final: test accuracy ${(last.testAccuracy * 100).toFixed(2)}%, test loss ${last.testLoss.toFixed(4)} after ${count(last.epoch, "epoch")} ` +
       `(${formatDuration(total)} total${o.save !== undefined ? `; checkpoint ${o.save}` : ""})\n`);
   }
   return 0;
@@ -271,27 +403,32 @@ function previousSeconds(path: string | undefined): Map<number, number> {
 }
 
 async function predict(o: PredictOptions): Promise<number> {
-  const ckpt = readCheckpoint(o.checkpoint, { withOptimizer: false });
-  const hidden = hiddenOf(ckpt.model, o.checkpoint);
-  const data = await loadData(o, false);
+  const ckpt = openCheckpoint("--checkpoint", o.checkpoint, false);
+  const { settings } = checkpointRun("predict", "--checkpoint", o.checkpoint, ckpt, o, null);
+  const data = await load(dataOptions(o, settings.dataset, false));
   if (o.index >= data.test.count) {
-    throw new UsageError(`--index ${o.index} is out of range: the test split has ${data.test.count} images (0 to ${data.test.count - 1})`);
+    throw new UsageError(`--index ${o.index} is out of range: the test split has ${count(data.test.count, "image")} (0 to ${data.test.count - 1})`);
   }
-  const model = buildModel(hidden, new Generator(0));
-  model.loadStateDict(ckpt.model);
+  const model = buildModel(settings.hidden, new Generator(0));
+  loadWeights(model, ckpt.model, "--checkpoint", o.checkpoint);
   const pixels = data.test.images.subarray(o.index * IMAGE_SIZE, (o.index + 1) * IMAGE_SIZE);
   const probs = predictImage(model, pixels);
   const classes = data.dataset === "fashion-mnist" ? FASHION_CLASSES : DIGITS;
+  const top = topK(probs, 3);
   out(`${renderDigit(pixels, color)}\n`);
-  out(`test image ${o.index} of ${data.description}; label: ${classes[data.test.labels[o.index]!]}\n`);
-  for (const { index, probability } of topK(probs, 3)) {
+  out(`test image ${o.index} of ${data.description}\n${describeLabel(data.test.labels[o.index]!, top[0]!.index, classes)}\n`);
+  for (const { index, probability } of top) {
     out(`  ${classes[index]!.padEnd(12)} ${(probability * 100).toFixed(2).padStart(6)}%\n`);
   }
   return 0;
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  async (code) => {
+    // A reader that went away reports EPIPE asynchronously: let it, so that `predict | head -2` ends with 141, not 0.
+    await new Promise((resolve) => setImmediate(resolve));
+    process.exit(code === 0 && closed.stdout ? STOPS.EPIPE.code : code);
+  },
   (e: unknown) => {
     err(`mnist-train: internal error: ${(e as Error).stack ?? String(e)}\n`);
     process.exit(1);

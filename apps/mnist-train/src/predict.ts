@@ -36,6 +36,15 @@ export function renderDigit(pixels: Uint8Array, color: boolean, width = 28, heig
   return lines.join("\n");
 }
 
+/**
+ * The label and whether the top guess matches it: `label 7 (Sneaker) — top guess correct`, or
+ * `label 7 (Sneaker) — top guess wrong: 5 (Sandal)`; class names equal to the label (MNIST's digits) are not repeated.
+ */
+export function describeLabel(label: number, top: number, classNames: readonly string[]): string {
+  const name = (i: number): string => (classNames[i] === undefined || classNames[i] === String(i) ? String(i) : `${i} (${classNames[i]})`);
+  return `label ${name(label)} — top guess ${top === label ? "correct" : `wrong: ${name(top)}`}`;
+}
+
 /** The `k` largest probabilities with their class indices, largest first (ties: lower index first). */
 export function topK(probabilities: ArrayLike<number>, k: number): { index: number; probability: number }[] {
   return Array.from(probabilities, (probability, index) => ({ index, probability }))

@@ -1,6 +1,6 @@
 // The HTML report: a well-formed page with the loss and accuracy curves and the confusion matrix.
 import { describe, expect, it } from "vitest";
-import { renderReport } from "./report.js";
+import { niceTicks, renderReport } from "./report.js";
 
 /** Checks that every tag opened is closed in order (void elements excepted); returns the first problem or null. */
 function tagBalance(html: string): string | null {
@@ -50,5 +50,54 @@ describe("renderReport", () => {
 
   it("shows epochs without a timing as a dash", () => {
     expect(html).toMatch(/<td>3<\/td>.*<td>—<\/td><\/tr>/);
+  });
+});
+
+describe("niceTicks", () => {
+  it.each([
+    [0.4713, 0.5925, 6, [0.45, 0.5, 0.55, 0.6]],
+    [0, 1, 6, [0, 0.2, 0.4, 0.6, 0.8, 1]],
+    [80.3, 85.3, 6, [80, 82, 84, 86]],
+    [93.2, 97.9, 6, [93, 94, 95, 96, 97, 98]],
+    [1, 40, 11, [0, 5, 10, 15, 20, 25, 30, 35, 40]],
+    [-3, 7, 6, [-5, 0, 5, 10]],
+    [0.012, 0.0131, 6, [0.012, 0.0125, 0.013, 0.0135]],
+    [0.85, 0.85, 6, [0.8, 0.82, 0.84, 0.86, 0.88, 0.9]],
+    [0, 0, 6, [-1, -0.5, 0, 0.5, 1]],
+  ])("[%f, %f] in at most %i ticks: %j (steps of 1, 2 or 5 × 10^k)", (lo, hi, max, values) => {
+    expect(niceTicks(lo, hi, max).values).toEqual(values);
+  });
+
+  it("prints every tick with the decimals of its step", () => {
+    expect(niceTicks(0.012, 0.0131).decimals).toBe(4);
+    expect(niceTicks(80.3, 85.3).decimals).toBe(0);
+  });
+
+  it("refuses bounds that are not finite", () => {
+    expect(() => niceTicks(0, Number.NaN)).toThrow(/niceTicks: expected finite bounds, got 0 and NaN/);
+  });
+});
+
+describe("renderReport of a 1-epoch run", () => {
+  const one = renderReport({
+    title: "t", subtitle: "s", confusion, classNames: ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+    records: [{ epoch: 1, trainLoss: 0.543, testLoss: 0.4713, testAccuracy: 0.8282, seconds: 1.7 }],
+  });
+  const ticks = (id: string) => {
+    const svg = new RegExp(`<svg[^>]*id="${id}"[\\s\\S]*?</svg>`).exec(one)![0];
+    return [...svg.matchAll(/class="ytick" data-value="([^"]+)"[^>]*>([^<]+)</g)].map((m) => [Number(m[1]), m[2]]);
+  };
+
+  it("puts the accuracy axis around the one value, with round ticks (not 31.6 %–147.6 %)", () => {
+    expect(ticks("accuracy")).toEqual([[80, "80%"], [82, "82%"], [84, "84%"], [86, "86%"]]);
+  });
+
+  it("puts the loss axis around both values", () => {
+    expect(ticks("loss")).toEqual([[0.46, "0.46"], [0.48, "0.48"], [0.5, "0.50"], [0.52, "0.52"], [0.54, "0.54"], [0.56, "0.56"]]);
+  });
+
+  it("writes the class names in full", () => {
+    expect([...one.matchAll(/<text class="col"[^>]*>([^<]+)</g)].map((m) => m[1])).toContain("Ankle boot");
+    expect([...one.matchAll(/<text class="row"[^>]*>([^<]+)</g)].map((m) => m[1])).toContain("T-shirt/top");
   });
 });
