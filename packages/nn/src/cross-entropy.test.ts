@@ -1,6 +1,7 @@
-// crossEntropy against PyTorch goldens, gradcheck in every mode, errors from a table, one graph node, stability.
+// crossEntropy against PyTorch goldens (and the edge goldens: huge logits, ±inf/NaN rows), gradcheck in every mode,
+// errors from a table, one graph node, stability.
 import { describe, expect, it } from "vitest";
-import { loadGolden, type GoldenTensor } from "@tsgrad/testing";
+import { loadFixture, loadGolden, type GoldenTensor } from "@tsgrad/testing";
 import { Tensor, Generator, gradcheck, randn, rand, tensor } from "@tsgrad/tensor";
 import { crossEntropy, nllLoss, CrossEntropyLoss, type CrossEntropyOptions, type Reduction } from "./index.js";
 
@@ -38,6 +39,63 @@ describe("crossEntropy: PyTorch golden cases", () => {
     expect(input.grad).not.toBeNull();
     expect(input.grad!.shape).toEqual(grad.shape);
     expect(input.grad!).toBeAllClose(grad.data);
+  });
+});
+
+/** A tensor of the edge fixture (scripts/goldens_edge.py): NaN and ±inf stored as strings. */
+interface Stored {
+  readonly shape: number[];
+  readonly data: (number | "NaN" | "Infinity" | "-Infinity")[];
+}
+
+interface EdgeCase {
+  readonly name: string;
+  readonly op: string;
+  readonly input: Stored;
+  readonly output: Stored;
+  readonly upstream: Stored;
+  readonly grad: Stored;
+  readonly options: {
+    readonly target?: number[];
+    readonly probabilities?: Stored;
+    readonly reduction?: Reduction;
+    readonly labelSmoothing?: number;
+    readonly ignoreIndex?: number;
+    readonly weight?: Stored;
+  };
+}
+
+const stored = (s: Stored, requiresGrad = false): Tensor =>
+  tensor(s.data.map(Number), { shape: s.shape, requiresGrad });
+
+describe("crossEntropy at the edges: huge logits, ±inf and NaN rows, against PyTorch", () => {
+  const cases = loadFixture<{ reductions: EdgeCase[] }>("edge-golden.json").reductions.filter((c) => c.op === "crossEntropy");
+  it("covers every magnitude and special row", () => {
+    expect(cases.length).toBeGreaterThanOrEqual(70);
+    expect(cases.some((c) => c.name.includes("magnitude 1e+16"))).toBe(true);
+  });
+  it.each(cases.map((c) => [c.name, c] as const))("%s", (_name, c) => {
+    const o = c.options;
+    const x = stored(c.input, true);
+    const target = o.probabilities !== undefined ? stored(o.probabilities) : o.target!;
+    const options: CrossEntropyOptions = {
+      ...(o.reduction !== undefined && { reduction: o.reduction }),
+      ...(o.labelSmoothing !== undefined && { labelSmoothing: o.labelSmoothing }),
+      ...(o.ignoreIndex !== undefined && { ignoreIndex: o.ignoreIndex }),
+      ...(o.weight !== undefined && { weight: stored(o.weight) }),
+    };
+    const loss = crossEntropy(x, target, options);
+    expect(loss.shape).toEqual(c.output.shape);
+    expect(loss).toBeAllClose(c.output.data.map(Number), { atol: 1e-6, rtol: 1e-5 });
+    loss.backward(stored(c.upstream));
+    expect(x.grad!).toBeAllClose(c.grad.data.map(Number), { atol: 1e-6, rtol: 1e-5 });
+  });
+  it("the loss of [[1e16, 1e16, 0]] is log 2 and its gradient (p − onehot)", () => {
+    const x = tensor([[1e16, 1e16, 0]], { requiresGrad: true });
+    const loss = crossEntropy(x, [1]);
+    expect(loss.item()).toBeCloseTo(Math.LN2, 6);
+    loss.backward();
+    expect(x.grad!.toArray()).toEqual([[0.5, -0.5, 0]]);
   });
 });
 

@@ -42,6 +42,8 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     output: out,
     shape,
     borrowsGradOutput: true,
+    // As PyTorch's addmm, x is saved for dW and W for dX; a bias-only gradient reads nothing but dY.
+    savesValues: x.requiresGrad || weight.requiresGrad,
     // dX = dY·W, dW = dYᵀ·X, db = Σ_rows dY.
     backward: (g, needs) => {
       let gx: Float32Array | null = null;

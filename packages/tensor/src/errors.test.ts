@@ -140,11 +140,13 @@ const cases: [string, () => unknown, ErrorClass, string][] = [
   ["backward gradient shape", () => grad23().mul(2).backward(zeros([3, 2])), ShapeError,
     "backward: gradient has shape [3, 2], expected the output's shape [2, 3]"],
   ["backward gradient kind", () => grad23().mul(2).backward(untyped([1])), TypeError, "backward: gradient must be a Tensor"],
-  ["backward twice", () => {
-    const y = grad23().sum();
+  ["backward twice through saved values", () => {
+    const y = grad23().mul(2).sum();
     y.backward();
     y.backward();
-  }, Error, 'backward: trying to backward through the graph a second time (through "sum"); pass { retainGraph: true } to the first backward() if you need to'],
+  }, Error, 'backward: Trying to backward through the graph a second time (the values saved by "mul" were freed). ' +
+    "Saved intermediate values of the graph are freed when you call backward(). " +
+    "Specify { retainGraph: true } if you need to backward through the graph a second time."],
   ["item of many", () => x23().item(), ShapeError, "item: a Tensor with 6 elements cannot be converted to Scalar"],
   ["grad of another shape", () => {
     grad23().grad = zeros([3]);

@@ -1,7 +1,7 @@
 // Tensor: a contiguous row-major Float32Array, a readonly shape, and the autograd fields; methods call ops/.
 import { runBackward, type Node } from "./autograd.js";
 import { ShapeError } from "./errors.js";
-import { releaseArray, takeArray } from "./pool.js";
+import { releaseArray } from "./pool.js";
 import { formatShape, numel, sameShape, type Shape } from "./shape.js";
 import * as ew from "./ops/elementwise.js";
 import * as red from "./ops/reduce.js";
@@ -151,20 +151,22 @@ export class Tensor {
 
   /**
    * Back-propagates from this tensor, accumulating (`+=`) into `.grad` of every leaf that requires grad.
-   * On a scalar the seed is 1; otherwise pass `gradient` of this tensor's shape. The graph is released afterwards.
+   * On a scalar the seed is 1; otherwise pass `gradient` of this tensor's shape. Afterwards, as in PyTorch, the values
+   * the ops saved for their backward are freed (unless `retainGraph`): a second `backward()` through a graph of ops that
+   * saved nothing (`add`, `sub`, `neg`, `sum`, `mean()`, reshapes, transposes, `clone`) accumulates again, and one
+   * through freed values throws "Trying to backward through the graph a second time" before changing any grad.
    */
   backward(gradient?: Tensor, options: BackwardOptions = {}): void {
     if (!this.requiresGrad) {
       throw new Error("backward: element 0 of tensors does not require grad and does not have a grad_fn");
     }
-    let seed: Float32Array;
+    let seed: Float32Array | null = null; // null: the implicit 1, made by autograd once the graph is checked
     if (gradient === undefined) {
       if (this.numel !== 1) {
         throw new ShapeError(
           `backward: grad can be implicitly created only for scalar outputs, got shape ${formatShape(this.shape)}`,
         );
       }
-      seed = takeArray(1).fill(1);
     } else {
       if (!(gradient instanceof Tensor)) throw new TypeError("backward: gradient must be a Tensor");
       if (gradient.numel !== this.numel || (gradient.ndim !== 0 && !sameShape(gradient.shape, this.shape))) {
@@ -174,7 +176,7 @@ export class Tensor {
       }
       seed = gradient.data;
     }
-    runBackward(this, seed, options.retainGraph ?? false, gradient === undefined);
+    runBackward(this, seed, options.retainGraph ?? false);
   }
 
   /** A tensor sharing this one's data, cut from the graph (no grad). */
