@@ -6,13 +6,15 @@ Run with PyTorch 1.13 (Debian's python3-torch):  /usr/bin/python3 scripts/golden
 Sections (the tests that read them are named beside each):
   reductions     softmax / log_softmax / logsumexp / cross_entropy over a grid of magnitudes and ±inf/NaN rows,
                  max / amax / argmax with NaN and ties, relu and the unary ops at NaN/±inf/±0: forward values
-                 and the gradient of (output * upstream).sum()            (packages/tensor/src/ops/edge.test.ts,
-                                                                            packages/nn/src/cross-entropy-edge.test.ts)
+                 and the gradient of (output * upstream).sum()         (packages/tensor/src/edge-golden.test.ts,
+                                                                         packages/nn/src/cross-entropy.test.ts)
   secondBackward which graphs take a second backward() without retain_graph, and the grads after each pass
-                                                                           (packages/tensor/src/second-backward.test.ts)
+                                                                        (packages/tensor/src/autograd.test.ts,
+                                                                         packages/nn/src/steady-state.test.ts)
   tensorRepr     repr(tensor) through PyTorch's own printing code, with this API's suffixes
-                 (requiresGrad=true, gradFn=<mul>, shape=[0, 3])            (packages/tensor/src/format.test.ts)
-  moduleRepr     repr(module) of the layers and containers               (packages/nn/src/repr.test.ts)
+                 (requiresGrad=true, gradFn=<mul>, shape=[0, 3])       (packages/tensor/src/format.test.ts)
+  numberFormat   Python's "{:.Nf}" / "{:.Ne}" of awkward values (ties, carries, -0, huge)  (format.test.ts)
+  moduleRepr     repr(module) of the layers and containers                         (packages/nn/src/module.test.ts)
 
 Tensors are {"shape": [...], "data": [...]} in row-major order; NaN and ±inf are the strings "NaN", "Infinity" and
 "-Infinity" (JSON has no such numbers). Inputs are float32, and so is every computation (PyTorch's own arithmetic).
@@ -355,6 +357,12 @@ repr_case("profile short", f32([1.23456, -2.5]), options={"profile": "short"})
 repr_case("profile short, summarised", torch.arange(1500, dtype=torch.float32), options={"profile": "short"})
 repr_case("profile full", torch.arange(1200, dtype=torch.float32), options={"profile": "full"})
 
+# numberFormat: Python's "{:.Nf}" and "{:.Ne}", which PyTorch's printing uses (ties to even on the exact value).
+NUMBERS = [0.03125, 0.15625, 1.03125, -0.09375, 9.99995, 9.999950000000001, 0.5, 1.5, 2.5, -2.5, 0.0, -0.0, 1e21, 1e30,
+           123456.789, 5e-324, 3.4028234663852886e38, 1e-5, 0.00015, 99999.99999, 999.95, 0.000125, 7.0, NAN, INF, -INF]
+number_format = [{"value": num(v), "precision": p, "fixed": f"{v:.{p}f}", "exponential": f"{v:.{p}e}"}
+                 for v in NUMBERS for p in (0, 1, 4, 8)]
+
 # ---------------------------------------------------------------------------------------------------------------
 # moduleRepr
 
@@ -389,7 +397,8 @@ module_repr = [{"name": k, "repr": repr(v)} for k, v in MODULES.items()]
 
 with open(OUT, "w") as f:
     json.dump({"torch": torch.__version__, "reductions": reductions, "secondBackward": second,
-               "tensorRepr": tensor_repr, "moduleRepr": module_repr}, f, indent=None, separators=(",", ":"))
+               "tensorRepr": tensor_repr, "numberFormat": number_format,
+               "moduleRepr": module_repr}, f, indent=None, separators=(",", ":"))
     f.write("\n")
 print(f"wrote {OUT}: {len(reductions)} reductions, {len(second)} second-backward cases, "
       f"{len(tensor_repr)} tensor reprs, {len(module_repr)} module reprs")

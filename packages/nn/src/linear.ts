@@ -112,4 +112,9 @@ export class Linear extends Module<[Tensor], Tensor> {
   forward(x: Tensor): Tensor {
     return linear(x, this.weight, this.bias);
   }
+
+  /** PyTorch's: `in_features=784, out_features=128, bias=True`. */
+  override extraRepr(): string {
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias !== null ? "True" : "False"}`;
+  }
 }

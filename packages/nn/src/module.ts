@@ -16,6 +16,9 @@ export interface LoadStateDictResult {
   readonly unexpectedKeys: string[];
 }
 
+/** Node's `util.inspect.custom` (a registered symbol: no `node:util` import, so this stays browser-safe). */
+const inspectCustom: unique symbol = Symbol.for("nodejs.util.inspect.custom");
+
 /** Any module, whatever its forward's signature (children are held at this type). */
 export type AnyModule = Module<never[], unknown>;
 
@@ -43,6 +46,47 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
 
   /** Computes the output (PyTorch's `forward`; call it directly, there is no `__call__`). */
   abstract forward(...inputs: In): Out;
+
+  /**
+   * This module's own settings as its repr shows them (PyTorch's `extra_repr`): `in_features=784, out_features=128,
+   * bias=True` for a `Linear`, `""` (the default) for none. Override it in a module of your own; one line, or several.
+   */
+  extraRepr(): string {
+    return "";
+  }
+
+  /**
+   * The module tree as PyTorch prints it: the class name, {@link Module.extraRepr}, and each child as `(name): ...`,
+   * indented by two spaces per level.
+   *
+   * ```ts
+   * String(new Sequential(new Linear(784, 128), new ReLU()));
+   * // Sequential(\n  (0): Linear(in_features=784, out_features=128, bias=True)\n  (1): ReLU()\n)
+   * ```
+   */
+  toString(): string {
+    return this.repr(new Set());
+  }
+
+  /** What `console.log(module)` shows in Node: the tree of {@link Module.toString}, not the fields. */
+  [inspectCustom](): string {
+    return this.toString();
+  }
+
+  private repr(ancestors: Set<AnyModule>): string {
+    const me = this as unknown as AnyModule;
+    const name = this.constructor.name;
+    if (ancestors.has(me)) return `${name}(<contains itself>)`;
+    ancestors.add(me);
+    const extra = this.extraRepr();
+    const extraLines = extra === "" ? [] : extra.split("\n");
+    const childLines = this.namedChildren().map(([key, m]) => `(${key}): ${indentAfterFirstLine(m.repr(ancestors), 2)}`);
+    ancestors.delete(me);
+    const lines = [...extraLines, ...childLines];
+    if (lines.length === 0) return `${name}()`;
+    if (extraLines.length === 1 && childLines.length === 0) return `${name}(${extraLines[0]})`;
+    return `${name}(\n  ${lines.join("\n  ")}\n)`;
+  }
 
   /** Registers `value` as parameter `name` (also readable as `this[name]`). `null` removes it. */
   registerParameter(name: string, value: Tensor | null): void {
@@ -218,4 +262,9 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     });
     return { missingKeys, unexpectedKeys };
   }
+}
+
+/** Indents every line but the first by `spaces` (PyTorch's `_addindent`). */
+function indentAfterFirstLine(text: string, spaces: number): string {
+  return text.split("\n").join(`\n${" ".repeat(spaces)}`);
 }

@@ -64,6 +64,16 @@ export class Node {
     return this.fn === null;
   }
 
+  /** `<mul>`, as PyTorch prints a `grad_fn`. */
+  toString(): string {
+    return `<${this.name}>`;
+  }
+
+  /** What `console.log(node)` shows in Node (not the internals). */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
   /** @internal The inputs, for autograd's own walk (which hands nothing out). */
   _inputs(): readonly Tensor[] {
     return this.ins;

@@ -3,10 +3,14 @@ import { runBackward, type Node } from "./autograd.js";
 import { ShapeError } from "./errors.js";
 import { releaseArray } from "./pool.js";
 import { formatShape, numel, sameShape, type Shape } from "./shape.js";
+import { formatTensor } from "./format.js";
 import * as ew from "./ops/elementwise.js";
 import * as red from "./ops/reduce.js";
 import * as mv from "./ops/movement.js";
 import { matmul } from "./ops/matmul.js";
+
+/** Node's `util.inspect.custom` (a registered symbol: no `node:util` import, so this stays browser-safe). */
+const inspectCustom: unique symbol = Symbol.for("nodejs.util.inspect.custom");
 
 /** Nested arrays of numbers, as `toArray()` returns and `tensor()` accepts. */
 export type NestedArray = number | readonly NestedArray[];
@@ -199,8 +203,24 @@ export class Tensor {
     return this;
   }
 
+  /**
+   * PyTorch's repr, with this API's names: `tensor([[1., 2.], [3., 4.]], requiresGrad=true)`, `gradFn=<mul>` for a
+   * result of an op, `shape=[0, 3]` for an empty tensor; summarised with "..." past 1000 elements (see
+   * {@link setPrintOptions}).
+   */
   toString(): string {
-    return `tensor(${JSON.stringify(this.toArray())}, shape=${formatShape(this.shape)}${this.requiresGrad ? ", requiresGrad=true" : ""})`;
+    const empty = this.numel === 0 && this.ndim !== 1 ? [`shape=${formatShape(this.shape)}`] : [];
+    return formatTensor(this.data, this.shape, [...empty, ...this.gradSuffix()]);
+  }
+
+  /** What `console.log(t)` shows in Node: {@link Tensor.toString} with the shape always given. */
+  [inspectCustom](): string {
+    return formatTensor(this.data, this.shape, [`shape=${formatShape(this.shape)}`, ...this.gradSuffix()]);
+  }
+
+  private gradSuffix(): string[] {
+    if (this.node !== null) return [`gradFn=<${this.node.name}>`];
+    return this.requiresGradFlag ? ["requiresGrad=true"] : [];
   }
 
   // Element-wise, with broadcasting.
