@@ -84,7 +84,7 @@ function classIndices(target: ClassTarget, lay: Layout, ignoreIndex: number, op:
       }
     } else {
       if (ts.length === 0 || ts[0] !== lay.n) {
-        throw new ShapeError(`${op}: Expected input batch_size (${lay.n}) to match target batch_size (${ts[0] ?? 0}).`);
+        throw new ShapeError(`${op}: Expected input batch size (${lay.n}) to match target batch size (${ts[0] ?? 0}).`);
       }
       if (lay.rowShape.length === 1 && ts.length !== 1) {
         throw new ShapeError(`${op}: 0D or 1D target tensor expected, multi-target not supported (got target ${formatShape(ts)})`);
@@ -100,7 +100,7 @@ function classIndices(target: ClassTarget, lay: Layout, ignoreIndex: number, op:
     if (target.length !== rows) {
       throw new ShapeError(
         lay.rowShape.length === 1
-          ? `${op}: Expected input batch_size (${lay.n}) to match target batch_size (${target.length}).`
+          ? `${op}: Expected input batch size (${lay.n}) to match target batch size (${target.length}).`
           : `${op}: expected ${rows} class indices (target shape ${formatShape(lay.rowShape)}), got ${target.length}`,
       );
     }
@@ -206,11 +206,11 @@ export function crossEntropy(input: Tensor, target: ClassTarget, options: CrossE
   const reduction = checkReduction(options.reduction ?? "mean", op);
   const w = checkWeight(options.weight, lay.c, op);
   if (typeof labelSmoothing !== "number" || !(labelSmoothing >= 0 && labelSmoothing <= 1)) {
-    throw new RangeError(`${op}: label_smoothing must be between 0.0 and 1.0. Got: ${String(labelSmoothing)}`);
+    throw new RangeError(`${op}: labelSmoothing must be between 0.0 and 1.0. Got: ${String(labelSmoothing)}`);
   }
   if (!Number.isInteger(ignoreIndex)) throw new TypeError(`${op}: ignoreIndex must be an integer, got ${String(ignoreIndex)}`);
   if (target instanceof Tensor && formatShape(target.shape) === formatShape(input.shape)) {
-    if (ignoreIndex >= 0) throw new RangeError(`${op}: ignore_index is not supported for floating point target`);
+    if (ignoreIndex >= 0) throw new RangeError(`${op}: ignoreIndex is not supported for floating point target`);
     return crossEntropyProbs(input, target, lay, w, reduction, labelSmoothing);
   }
   const y = classIndices(target, lay, ignoreIndex, op, input.shape);

@@ -82,8 +82,8 @@ describe("Module: registration and names", () => {
     expect(m.parameters()[0]).toBe(replacement);
     m.registerParameter("b", null);
     expect(m.namedParameters().map(([n]) => n)).toEqual(["a", "10.weight", "10.bias", "2.weight", "2.bias"]);
-    expect(() => m.registerParameter("forward", zeros([1]))).toThrow(/already a member/);
-    expect(() => m.registerParameter("x.y", zeros([1]))).toThrow(/without "."/);
+    expect(() => m.registerParameter("forward", zeros([1]))).toThrow(/attribute "forward" already exists/);
+    expect(() => m.registerParameter("x.y", zeros([1]))).toThrow(/parameter name can't contain "\."/);
   });
 
   it("lists a shared parameter once in parameters() and under every name in stateDict()", () => {
@@ -156,9 +156,9 @@ describe("Module: state dicts", () => {
     } catch (e) {
       message = (e as Error).message;
     }
-    expect(message).toContain("Error(s) in loading state_dict for Sequential");
-    expect(message).toContain('Missing key(s) in state_dict: "0.bias", "2.weight".');
-    expect(message).toContain('Unexpected key(s) in state_dict: "3.weight", "extra".');
+    expect(message).toContain("loadStateDict: Error(s) in loading stateDict for Sequential");
+    expect(message).toContain('Missing key(s) in stateDict: "0.bias", "2.weight".');
+    expect(message).toContain('Unexpected key(s) in stateDict: "3.weight", "extra".');
     expect(Array.from(m.parameters()[0]!.data)).toEqual(before);
     expect(m.loadStateDict(sd, { strict: false })).toEqual({ missingKeys: ["0.bias", "2.weight"], unexpectedKeys: ["3.weight", "extra"] });
     expect(Array.from(m.parameters()[0]!.data)).toEqual(Array.from(sd["0.weight"]!.data));

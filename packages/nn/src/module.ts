@@ -91,25 +91,29 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** Registers `value` as parameter `name` (also readable as `this[name]`). `null` removes it. */
   registerParameter(name: string, value: Tensor | null): void {
     if (value !== null && !(value instanceof Tensor)) {
-      throw new TypeError(`registerParameter: expected a Tensor or null for "${name}", got ${typeof value}`);
+      throw new TypeError(
+        `registerParameter: cannot assign ${describeKind(value)} to parameter "${String(name)}" (a Tensor or null required)`,
+      );
     }
-    this.register(name, value);
+    this.register(name, value, "registerParameter", "parameter");
   }
 
   /** Registers `module` as child `name` (also readable as `this[name]`). `null` removes it. */
   registerModule(name: string, module: AnyModule | null): void {
     if (module !== null && !(module instanceof Module)) {
-      throw new TypeError(`registerModule: expected a Module or null for "${name}", got ${typeof module}`);
+      throw new TypeError(
+        `registerModule: cannot assign ${describeKind(module)} to module "${String(name)}" (a Module or null required)`,
+      );
     }
-    this.register(name, module);
+    this.register(name, module, "registerModule", "module");
   }
 
-  private register(name: string, value: unknown): void {
-    if (typeof name !== "string" || name === "" || name.includes(".")) {
-      throw new TypeError(`register: a name must be a non-empty string without ".", got "${String(name)}"`);
-    }
+  private register(name: string, value: unknown, where: string, kind: "parameter" | "module"): void {
+    if (typeof name !== "string") throw new TypeError(`${where}: ${kind} name should be a string. Got ${typeof name}`);
+    if (name === "") throw new TypeError(`${where}: ${kind} name can't be empty string ""`);
+    if (name.includes(".")) throw new TypeError(`${where}: ${kind} name can't contain ".", got: ${name}`);
     if (name in this && !Object.prototype.hasOwnProperty.call(this, name)) {
-      throw new TypeError(`register: "${name}" is already a member of ${this.constructor.name}`);
+      throw new TypeError(`${where}: attribute "${name}" already exists (a member of ${this.constructor.name})`);
     }
     this.entries(); // fields assigned so far keep their place before this one
     if (!this.registered.includes(name)) this.registered.push(name);
@@ -233,10 +237,10 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const unexpectedKeys = Object.keys(stateDict).filter((n) => !ownNames.has(n));
     const problems: string[] = [];
     if (strict && unexpectedKeys.length > 0) {
-      problems.push(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(", ")}.`);
+      problems.push(`Unexpected key(s) in stateDict: ${unexpectedKeys.map((k) => `"${k}"`).join(", ")}.`);
     }
     if (strict && missingKeys.length > 0) {
-      problems.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(", ")}.`);
+      problems.push(`Missing key(s) in stateDict: ${missingKeys.map((k) => `"${k}"`).join(", ")}.`);
     }
     for (const [name, param] of own) {
       const src = stateDict[name];
@@ -251,7 +255,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       }
     }
     if (problems.length > 0) {
-      const msg = `Error(s) in loading state_dict for ${this.constructor.name}:\n\t${problems.join("\n\t")}`;
+      const msg = `loadStateDict: Error(s) in loading stateDict for ${this.constructor.name}:\n\t${problems.join("\n\t")}`;
       throw problems.some((p) => p.startsWith("size mismatch")) ? new ShapeError(msg) : new Error(msg);
     }
     noGrad(() => {
@@ -267,4 +271,11 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
 /** Indents every line but the first by `spaces` (PyTorch's `_addindent`). */
 function indentAfterFirstLine(text: string, spaces: number): string {
   return text.split("\n").join(`\n${" ".repeat(spaces)}`);
+}
+
+/** How a wrong value appears in a message: its kind, `null`, or "an array". */
+function describeKind(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  return typeof x === "object" ? (x.constructor?.name ?? "object") : typeof x;
 }

@@ -71,7 +71,8 @@ export class Tensor {
   set requiresGrad(value: boolean) {
     if (this.node !== null && !value) {
       throw new Error(
-        "requiresGrad: you can only change requiresGrad flags of leaf variables; use detach() for a non-leaf tensor",
+        "requiresGrad: you can only change requiresGrad flags of leaf variables. If you want to use a computed " +
+          "variable in a subgraph that doesn't require differentiation use detach()",
       );
     }
     this.requiresGradFlag = value;
@@ -89,10 +90,13 @@ export class Tensor {
 
   set grad(value: Tensor | null) {
     if (value !== null) {
-      if (!(value instanceof Tensor)) throw new TypeError("grad: expected a Tensor or null");
+      if (!(value instanceof Tensor)) {
+        throw new TypeError(`grad: assigned grad expected to be a Tensor or null but got ${describeKind(value)}`);
+      }
       if (!sameShape(value.shape, this.shape)) {
         throw new ShapeError(
-          `grad: assigned grad has shape ${formatShape(value.shape)}, expected the tensor's shape ${formatShape(this.shape)}`,
+          `grad: assigned grad has data of a different size: shape ${formatShape(value.shape)}, the tensor's is ` +
+            formatShape(this.shape),
         );
       }
     }
@@ -162,7 +166,7 @@ export class Tensor {
    */
   backward(gradient?: Tensor, options: BackwardOptions = {}): void {
     if (!this.requiresGrad) {
-      throw new Error("backward: element 0 of tensors does not require grad and does not have a grad_fn");
+      throw new Error("backward: element 0 of tensors does not require grad and does not have a gradFn");
     }
     let seed: Float32Array | null = null; // null: the implicit 1, made by autograd once the graph is checked
     if (gradient === undefined) {
@@ -172,10 +176,11 @@ export class Tensor {
         );
       }
     } else {
-      if (!(gradient instanceof Tensor)) throw new TypeError("backward: gradient must be a Tensor");
+      if (!(gradient instanceof Tensor)) throw new TypeError(`backward: gradient must be a Tensor, got ${describeKind(gradient)}`);
       if (gradient.numel !== this.numel || (gradient.ndim !== 0 && !sameShape(gradient.shape, this.shape))) {
         throw new ShapeError(
-          `backward: gradient has shape ${formatShape(gradient.shape)}, expected the output's shape ${formatShape(this.shape)}`,
+          `backward: Mismatch in shape: gradient has a shape of ${formatShape(gradient.shape)} and the output has a ` +
+            `shape of ${formatShape(this.shape)}`,
         );
       }
       seed = gradient.data;
@@ -287,4 +292,11 @@ export class Tensor {
   squeeze(dim?: number): Tensor { return mv.squeeze(this, dim); }
   /** Inserts a size-1 dim at `dim`. */
   unsqueeze(dim: number): Tensor { return mv.unsqueeze(this, dim); }
+}
+
+/** How a wrong value appears in a message: its kind, `null`, or "an array". */
+function describeKind(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  return typeof x === "object" ? (x.constructor?.name ?? "object") : typeof x;
 }
