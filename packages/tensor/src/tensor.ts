@@ -261,7 +261,10 @@ export class Tensor {
   sum(dim?: number | readonly number[], keepdim = false): Tensor { return red.sum(this, dim, keepdim); }
   /** Mean over `dim` (all dims when omitted). */
   mean(dim?: number | readonly number[], keepdim = false): Tensor { return red.mean(this, dim, keepdim); }
-  /** Maximum values over `dim` (all dims when omitted); the gradient goes to the maximal element. */
+  /**
+   * Maximum values over `dim` (all dims when omitted; a list of dims is `amax`). The gradient goes to the index
+   * `torch.max(x, dim)` returns (one dim), or is shared between ties (all dims, a list), as PyTorch, NaN included.
+   */
   max(dim?: number | readonly number[], keepdim = false): Tensor { return red.max(this, dim, keepdim); }
   /** Indices of the maxima over `dim` (of the flattened tensor when omitted), as float values; no gradient. */
   argmax(dim?: number, keepdim = false): Tensor { return red.argmax(this, dim, keepdim); }
@@ -269,7 +272,7 @@ export class Tensor {
   logsumexp(dim: number | readonly number[], keepdim = false): Tensor { return red.logsumexp(this, dim, keepdim); }
   /** Softmax along `dim`, stable. */
   softmax(dim: number): Tensor { return red.softmax(this, dim); }
-  /** Log-softmax along `dim`, stable (`x − logsumexp(x)`), with a direct backward. */
+  /** Log-softmax along `dim`, stable (`(x − max) − log Σ exp(x − max)`, as PyTorch), with a direct backward. */
   logSoftmax(dim: number): Tensor { return red.logSoftmax(this, dim); }
 
   /** Matrix product with `torch.matmul`'s rules (1-D, 2-D and broadcast batched operands). */
