@@ -133,8 +133,8 @@ describe("DataLoader", () => {
   });
 
   it.each<[string, () => unknown, new (message: string) => Error, RegExp]>([
-    ["batchSize 0", () => new DataLoader(data, { batchSize: 0 }), RangeError, /^DataLoader: invalid batchSize: 0 \(expected an integer >= 1\)$/],
-    ["batchSize 1.5", () => new DataLoader(data, { batchSize: 1.5 }), RangeError, /invalid batchSize: 1.5/],
+    ["batchSize 0", () => new DataLoader(data, { batchSize: 0 }), RangeError, /^DataLoader: batchSize should be a positive integer value, but got batchSize=0$/],
+    ["batchSize 1.5", () => new DataLoader(data, { batchSize: 1.5 }), RangeError, /^DataLoader: batchSize should be a positive integer value, but got batchSize=1.5$/],
     ["std 0", () => new DataLoader(data, { normalize: { mean: 0, std: 0 } }), RangeError, /^DataLoader: invalid normalize.std: 0 \(expected a finite std > 0\)$/],
     ["mean NaN", () => new DataLoader(data, { normalize: { mean: NaN, std: 1 } }), RangeError, /invalid normalize.mean: NaN/],
     ["images of another length", () => new DataLoader({ images: new Uint8Array(785), labels: [1, 2] }), ShapeError, /got count 2, 785 image values and 2 labels/],

@@ -116,7 +116,7 @@ export class DataLoader implements Iterable<Batch> {
   constructor(dataset: ImageDataset | TensorDataset, options: DataLoaderOptions = {}) {
     const { batchSize = 64, shuffle = false, dropLast = false, generator = defaultGenerator, normalize } = options;
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
-      throw new RangeError(`DataLoader: invalid batchSize: ${batchSize} (expected an integer >= 1)`);
+      throw new RangeError(`DataLoader: batchSize should be a positive integer value, but got batchSize=${batchSize}`);
     }
     if (normalize !== undefined) {
       if (!Number.isFinite(normalize.mean)) throw new RangeError(`DataLoader: invalid normalize.mean: ${normalize.mean}`);

@@ -57,9 +57,9 @@ describe("interleaveOrder", () => {
 
 describe("assembleEmbedded", () => {
   it("rejects a wrong number of files or images", () => {
-    expect(() => assembleEmbedded([new Uint8Array(784)])).toThrow("embedded MNIST: expected 10 digit files, got 1");
+    expect(() => assembleEmbedded([new Uint8Array(784)])).toThrow("assembleEmbedded: expected 10 digit files, got 1");
     const ten = Array.from({ length: 10 }, () => new Uint8Array(784 * 3));
-    expect(() => assembleEmbedded(ten)).toThrow("embedded MNIST: expected 10000 images, got 30 (3, 3, 3, 3, 3, 3, 3, 3, 3, 3)");
+    expect(() => assembleEmbedded(ten)).toThrow("assembleEmbedded: expected 10000 images, got 30 (3, 3, 3, 3, 3, 3, 3, 3, 3, 3)");
   });
 
   it("puts the last 1,000 interleaved images into the test split", () => {

@@ -113,12 +113,12 @@ export function interleaveOrder(counts: readonly number[]): { digit: Uint8Array;
  * first {@link EMBEDDED_TRAIN_COUNT} for training, the rest for testing. Deterministic: no random numbers involved.
  */
 export function assembleEmbedded(digits: readonly Uint8Array[]): { train: MnistSplit; test: MnistSplit } {
-  if (digits.length !== 10) throw new IdxError(`embedded MNIST: expected 10 digit files, got ${digits.length}`);
+  if (digits.length !== 10) throw new IdxError(`assembleEmbedded: expected 10 digit files, got ${digits.length}`);
   const counts = digits.map((d) => d.length / MNIST_IMAGE_SIZE);
   const total = counts.reduce((a, b) => a + b, 0);
   if (total !== EMBEDDED_TRAIN_COUNT + EMBEDDED_TEST_COUNT) {
     throw new IdxError(
-      `embedded MNIST: expected ${EMBEDDED_TRAIN_COUNT + EMBEDDED_TEST_COUNT} images, got ${total} (${counts.join(", ")})`,
+      `assembleEmbedded: expected ${EMBEDDED_TRAIN_COUNT + EMBEDDED_TEST_COUNT} images, got ${total} (${counts.join(", ")})`,
     );
   }
   const order = interleaveOrder(counts);

@@ -1,6 +1,7 @@
-// crossEntropy against PyTorch goldens, gradcheck in every mode, errors from a table, one graph node, stability.
+// crossEntropy against PyTorch goldens (and the edge goldens: huge logits, ±inf/NaN rows), gradcheck in every mode,
+// errors from a table, one graph node, stability.
 import { describe, expect, it } from "vitest";
-import { loadGolden, type GoldenTensor } from "@tsgrad/testing";
+import { loadFixture, loadGolden, type GoldenTensor } from "@tsgrad/testing";
 import { Tensor, Generator, gradcheck, randn, rand, tensor } from "@tsgrad/tensor";
 import { crossEntropy, nllLoss, CrossEntropyLoss, type CrossEntropyOptions, type Reduction } from "./index.js";
 
@@ -38,6 +39,63 @@ describe("crossEntropy: PyTorch golden cases", () => {
     expect(input.grad).not.toBeNull();
     expect(input.grad!.shape).toEqual(grad.shape);
     expect(input.grad!).toBeAllClose(grad.data);
+  });
+});
+
+/** A tensor of the edge fixture (scripts/goldens_edge.py): NaN and ±inf stored as strings. */
+interface Stored {
+  readonly shape: number[];
+  readonly data: (number | "NaN" | "Infinity" | "-Infinity")[];
+}
+
+interface EdgeCase {
+  readonly name: string;
+  readonly op: string;
+  readonly input: Stored;
+  readonly output: Stored;
+  readonly upstream: Stored;
+  readonly grad: Stored;
+  readonly options: {
+    readonly target?: number[];
+    readonly probabilities?: Stored;
+    readonly reduction?: Reduction;
+    readonly labelSmoothing?: number;
+    readonly ignoreIndex?: number;
+    readonly weight?: Stored;
+  };
+}
+
+const stored = (s: Stored, requiresGrad = false): Tensor =>
+  tensor(s.data.map(Number), { shape: s.shape, requiresGrad });
+
+describe("crossEntropy at the edges: huge logits, ±inf and NaN rows, against PyTorch", () => {
+  const cases = loadFixture<{ reductions: EdgeCase[] }>("edge-golden.json").reductions.filter((c) => c.op === "crossEntropy");
+  it("covers every magnitude and special row", () => {
+    expect(cases.length).toBeGreaterThanOrEqual(70);
+    expect(cases.some((c) => c.name.includes("magnitude 1e+16"))).toBe(true);
+  });
+  it.each(cases.map((c) => [c.name, c] as const))("%s", (_name, c) => {
+    const o = c.options;
+    const x = stored(c.input, true);
+    const target = o.probabilities !== undefined ? stored(o.probabilities) : o.target!;
+    const options: CrossEntropyOptions = {
+      ...(o.reduction !== undefined && { reduction: o.reduction }),
+      ...(o.labelSmoothing !== undefined && { labelSmoothing: o.labelSmoothing }),
+      ...(o.ignoreIndex !== undefined && { ignoreIndex: o.ignoreIndex }),
+      ...(o.weight !== undefined && { weight: stored(o.weight) }),
+    };
+    const loss = crossEntropy(x, target, options);
+    expect(loss.shape).toEqual(c.output.shape);
+    expect(loss).toBeAllClose(c.output.data.map(Number), { atol: 1e-6, rtol: 1e-5 });
+    loss.backward(stored(c.upstream));
+    expect(x.grad!).toBeAllClose(c.grad.data.map(Number), { atol: 1e-6, rtol: 1e-5 });
+  });
+  it("the loss of [[1e16, 1e16, 0]] is log 2 and its gradient (p − onehot)", () => {
+    const x = tensor([[1e16, 1e16, 0]], { requiresGrad: true });
+    const loss = crossEntropy(x, [1]);
+    expect(loss.item()).toBeCloseTo(Math.LN2, 6);
+    loss.backward();
+    expect(x.grad!.toArray()).toEqual([[0.5, -0.5, 0]]);
   });
 });
 
@@ -170,7 +228,7 @@ describe("crossEntropy: target and weight forms", () => {
     const expected = crossEntropy(x, tensor(2, {})).item();
     expect(crossEntropy(x, 2).item()).toBe(expected);
     expect(() => crossEntropy(x, 4)).toThrow("Target 4 is out of bounds.");
-    expect(() => crossEntropy(logits, 1)).toThrow(/Expected input batch_size \(4\) to match target batch_size \(1\)/);
+    expect(() => crossEntropy(logits, 1)).toThrow(/Expected input batch size \(4\) to match target batch size \(1\)/);
   });
 
   it("rejects what is not class indices", () => {
@@ -208,20 +266,20 @@ describe("crossEntropy: errors in PyTorch's words", () => {
   const bad: [string, () => unknown, RegExp][] = [
     ["target out of bounds", () => crossEntropy(x, [0, 10, 1, 2]), /Target 10 is out of bounds\./],
     ["negative target", () => crossEntropy(x, [0, -1, 1, 2]), /Target -1 is out of bounds\./],
-    ["batch size", () => crossEntropy(x, [0, 1, 2]), /Expected input batch_size \(4\) to match target batch_size \(3\)\./],
-    ["batch size (Tensor)", () => crossEntropy(x, tensor([0, 1, 2])), /Expected input batch_size \(4\) to match target batch_size \(3\)\./],
+    ["batch size", () => crossEntropy(x, [0, 1, 2]), /Expected input batch size \(4\) to match target batch size \(3\)\./],
+    ["batch size (Tensor)", () => crossEntropy(x, tensor([0, 1, 2])), /Expected input batch size \(4\) to match target batch size \(3\)\./],
     ["non-integral index", () => crossEntropy(x, [0, 1.5, 1, 2]), /expected class indices \(whole numbers\).*1\.5 at index 1/],
     ["NaN index", () => crossEntropy(x, [0, NaN, 1, 2]), /expected class indices/],
     ["weight length", () => crossEntropy(x, [0, 1, 2, 3], { weight: randn([5]) }), /weight tensor should be defined either for all 10 classes or no classes but got weight tensor of shape: \[5\]/],
-    ["smoothing 1.5", () => crossEntropy(x, [0, 1, 2, 3], { labelSmoothing: 1.5 }), /label_smoothing must be between 0\.0 and 1\.0\. Got: 1\.5/],
-    ["smoothing -0.1", () => crossEntropy(x, [0, 1, 2, 3], { labelSmoothing: -0.1 }), /label_smoothing must be between 0\.0 and 1\.0\. Got: -0\.1/],
+    ["smoothing 1.5", () => crossEntropy(x, [0, 1, 2, 3], { labelSmoothing: 1.5 }), /labelSmoothing must be between 0\.0 and 1\.0\. Got: 1\.5/],
+    ["smoothing -0.1", () => crossEntropy(x, [0, 1, 2, 3], { labelSmoothing: -0.1 }), /labelSmoothing must be between 0\.0 and 1\.0\. Got: -0\.1/],
     ["unknown reduction", () => crossEntropy(x, [0, 1, 2, 3], { reduction: "avg" as Reduction }), /avg is not a valid value for reduction/],
     ["scalar input", () => crossEntropy(tensor(1), [0]), /Expected 1 or more dimensions \(got 0\)/],
     ["K-dim target shape", () => crossEntropy(randn([2, 3, 4]), tensor([[0, 1, 2], [0, 1, 2]])), /Expected target size \[2, 4\], got \[2, 3\]/],
     ["2-D target for [N, C]", () => crossEntropy(x, tensor([[0], [1], [2], [3]])), /0D or 1D target tensor expected/],
-    ["ignoreIndex with probabilities", () => crossEntropy(x, randn([4, 10]), { ignoreIndex: 1 }), /ignore_index is not supported for floating point target/],
+    ["ignoreIndex with probabilities", () => crossEntropy(x, randn([4, 10]), { ignoreIndex: 1 }), /ignoreIndex is not supported for floating point target/],
     ["target kind", () => crossEntropy(x, "abc" as unknown as number[]), /expected target to be a Tensor/],
-    ["module: smoothing", () => new CrossEntropyLoss({ labelSmoothing: 1.5 }), /label_smoothing must be between 0\.0 and 1\.0\. Got: 1\.5/],
+    ["module: smoothing", () => new CrossEntropyLoss({ labelSmoothing: 1.5 }), /labelSmoothing must be between 0\.0 and 1\.0\. Got: 1\.5/],
     ["module: reduction", () => new CrossEntropyLoss({ reduction: "avg" as Reduction }), /avg is not a valid value for reduction/],
   ];
   it.each(bad)("%s", (_name, fn, message) => {

@@ -84,7 +84,7 @@ function classIndices(target: ClassTarget, lay: Layout, ignoreIndex: number, op:
       }
     } else {
       if (ts.length === 0 || ts[0] !== lay.n) {
-        throw new ShapeError(`${op}: Expected input batch_size (${lay.n}) to match target batch_size (${ts[0] ?? 0}).`);
+        throw new ShapeError(`${op}: Expected input batch size (${lay.n}) to match target batch size (${ts[0] ?? 0}).`);
       }
       if (lay.rowShape.length === 1 && ts.length !== 1) {
         throw new ShapeError(`${op}: 0D or 1D target tensor expected, multi-target not supported (got target ${formatShape(ts)})`);
@@ -100,7 +100,7 @@ function classIndices(target: ClassTarget, lay: Layout, ignoreIndex: number, op:
     if (target.length !== rows) {
       throw new ShapeError(
         lay.rowShape.length === 1
-          ? `${op}: Expected input batch_size (${lay.n}) to match target batch_size (${target.length}).`
+          ? `${op}: Expected input batch size (${lay.n}) to match target batch size (${target.length}).`
           : `${op}: expected ${rows} class indices (target shape ${formatShape(lay.rowShape)}), got ${target.length}`,
       );
     }
@@ -120,10 +120,22 @@ function classIndices(target: ClassTarget, lay: Layout, ignoreIndex: number, op:
   return out;
 }
 
-/** Per row (n, s): max, then lse = max + log Σ exp(z − max), in float64. NaN logits give NaN. */
+/**
+ * Below this magnitude of a row's max m, `m + log Σ` is formed in float64 (an error of at most 2^-29, below the float32
+ * resolution of any result, and the values of earlier versions bit for bit); from it on, `log Σ` would drown in `m`,
+ * so the two are kept apart, as PyTorch computes `log_softmax = (z − m) − log Σ`. (The tensor package's softmax uses
+ * the same rule.)
+ */
+const FUSED_LSE_LIMIT = 2 ** 24;
+
+/**
+ * Per row r = (n, s), in float64: `lse[2r]` (shift) and `lse[2r + 1]` (tail) with `log p_k = (z_k − shift) − tail`:
+ * `m + log Σ exp(z − m)` and 0 for a moderate max m, else `m` and `log Σ`. A row holding NaN or +inf, or only −inf,
+ * gives NaN, as PyTorch.
+ */
 function rowLogSumExp(z: Float32Array, lay: Layout): Float64Array {
   const { n, c, inner } = lay;
-  const lse = takeFloat64(n * inner);
+  const lse = takeFloat64(2 * n * inner);
   for (let b = 0; b < n; b++) {
     for (let s = 0; s < inner; s++) {
       const base = b * c * inner + s;
@@ -134,7 +146,14 @@ function rowLogSumExp(z: Float32Array, lay: Layout): Float64Array {
       }
       let acc = 0;
       for (let k = 0; k < c; k++) acc += Math.exp(z[base + k * inner]! - m);
-      lse[b * inner + s] = m + Math.log(acc);
+      const r = 2 * (b * inner + s);
+      if (Math.abs(m) < FUSED_LSE_LIMIT) {
+        lse[r] = m + Math.log(acc);
+        lse[r + 1] = 0;
+      } else {
+        lse[r] = m;
+        lse[r + 1] = Math.log(acc);
+      }
     }
   }
   return lse;
@@ -171,8 +190,9 @@ function reduce(rows: Float64Array, reduction: Reduction, denom: number): Float3
  *   number of rows for probability targets. Label smoothing ε gives `(1−ε)·NLL + ε/C·Σ_c w_c·(−log p_c)` with ignored
  *   rows masked and the same denominator (PyTorch ≥ 1.10).
  *
- * One pass per row computes the max, the log-sum-exp and the loss (stable for any logit magnitude); the backward
- * writes `(softmax − smoothed one-hot)·weight·upstream/denominator` straight into the input's gradient.
+ * One pass per row computes the max, the log-sum-exp and the loss (`−log p = log Σ − (z − max)`, as PyTorch: stable
+ * for any logit magnitude); the backward writes `(softmax − smoothed one-hot)·weight·upstream/denominator` straight
+ * into the input's gradient.
  *
  * ```ts
  * const loss = crossEntropy(logits, [3, 0, 9], { labelSmoothing: 0.1 }); // logits [3, 10] → scalar
@@ -186,11 +206,11 @@ export function crossEntropy(input: Tensor, target: ClassTarget, options: CrossE
   const reduction = checkReduction(options.reduction ?? "mean", op);
   const w = checkWeight(options.weight, lay.c, op);
   if (typeof labelSmoothing !== "number" || !(labelSmoothing >= 0 && labelSmoothing <= 1)) {
-    throw new RangeError(`${op}: label_smoothing must be between 0.0 and 1.0. Got: ${String(labelSmoothing)}`);
+    throw new RangeError(`${op}: labelSmoothing must be between 0.0 and 1.0. Got: ${String(labelSmoothing)}`);
   }
   if (!Number.isInteger(ignoreIndex)) throw new TypeError(`${op}: ignoreIndex must be an integer, got ${String(ignoreIndex)}`);
   if (target instanceof Tensor && formatShape(target.shape) === formatShape(input.shape)) {
-    if (ignoreIndex >= 0) throw new RangeError(`${op}: ignore_index is not supported for floating point target`);
+    if (ignoreIndex >= 0) throw new RangeError(`${op}: ignoreIndex is not supported for floating point target`);
     return crossEntropyProbs(input, target, lay, w, reduction, labelSmoothing);
   }
   const y = classIndices(target, lay, ignoreIndex, op, input.shape);
@@ -213,13 +233,15 @@ function crossEntropyIndices(
       const t = y[r]!;
       if (t === ignoreIndex) continue;
       const base = b * c * inner + s;
-      const l = lse[r]!;
+      const shift = lse[2 * r]!;
+      const tail = lse[2 * r + 1]!;
       const wy = w === null ? 1 : w[t]!;
       denom += wy;
-      let loss = wy * (l - z[base + t * inner]!);
+      // −log p_y = tail − (z_y − shift), the same number as (m + log Σ) − z_y when tail is 0.
+      let loss = wy * (tail - (z[base + t * inner]! - shift));
       if (eps > 0) {
         let smooth = 0;
-        for (let k = 0; k < c; k++) smooth += (w === null ? 1 : w[k]!) * (l - z[base + k * inner]!);
+        for (let k = 0; k < c; k++) smooth += (w === null ? 1 : w[k]!) * (tail - (z[base + k * inner]! - shift));
         loss = (1 - eps) * loss + (eps / c) * smooth;
       }
       rows[r] = loss;
@@ -242,13 +264,14 @@ function crossEntropyIndices(
           if (t === ignoreIndex) continue;
           const u = upstream(g, r, reduction, denom);
           const base = b * c * inner + s;
-          const l = lse[r]!;
+          const shift = lse[2 * r]!;
+          const tail = lse[2 * r + 1]!;
           const wy = (1 - eps) * (w === null ? 1 : w[t]!);
           const pScale = wy + (eps / c) * wSum;
           for (let k = 0; k < c; k++) {
             const i = base + k * inner;
             const target = (k === t ? wy : 0) + (eps / c) * (w === null ? 1 : w[k]!);
-            gz[i] = u * (Math.exp(z[i]! - l) * pScale - target);
+            gz[i] = u * (Math.exp(z[i]! - shift - tail) * pScale - target);
           }
         }
       }
@@ -270,10 +293,12 @@ function crossEntropyProbs(
     for (let s = 0; s < inner; s++) {
       const r = b * inner + s;
       const base = b * c * inner + s;
+      const shift = lse[2 * r]!;
+      const tail = lse[2 * r + 1]!;
       let loss = 0;
       for (let k = 0; k < c; k++) {
         const i = base + k * inner;
-        loss += (w === null ? 1 : w[k]!) * smoothed(i) * (lse[r]! - z[i]!);
+        loss += (w === null ? 1 : w[k]!) * smoothed(i) * (tail - (z[i]! - shift));
       }
       rows[r] = loss;
     }
@@ -296,14 +321,15 @@ function crossEntropyProbs(
           const r = b * inner + s;
           const u = upstream(g, r, reduction, denom);
           const base = b * c * inner + s;
-          const l = lse[r]!;
+          const shift = lse[2 * r]!;
+          const tail = lse[2 * r + 1]!;
           let mass = 0;
           for (let k = 0; k < c; k++) mass += (w === null ? 1 : w[k]!) * smoothed(base + k * inner);
           for (let k = 0; k < c; k++) {
             const i = base + k * inner;
             const wk = w === null ? 1 : w[k]!;
-            if (gz !== null) gz[i] = u * (Math.exp(z[i]! - l) * mass - wk * smoothed(i));
-            if (gt !== null) gt[i] = u * (1 - eps) * wk * (l - z[i]!);
+            if (gz !== null) gz[i] = u * (Math.exp(z[i]! - shift - tail) * mass - wk * smoothed(i));
+            if (gt !== null) gt[i] = u * (1 - eps) * wk * (tail - (z[i]! - shift));
           }
         }
       }

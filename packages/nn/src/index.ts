@@ -12,4 +12,4 @@ export type { MseLossOptions } from "./functional.js";
 export { CrossEntropyLoss, NLLLoss, MSELoss } from "./loss.js";
 export type { CrossEntropyLossOptions, NLLLossOptions, MSELossOptions } from "./loss.js";
 export { saveSafetensors, loadSafetensors, SafetensorsError } from "./safetensors.js";
-export type { SafetensorsFile } from "./safetensors.js";
+export type { SafetensorsFile, LoadSafetensorsOptions } from "./safetensors.js";

@@ -31,6 +31,11 @@ export class Flatten extends Module<[Tensor], Tensor> {
   forward(x: Tensor): Tensor {
     return x.flatten(this.startDim, this.endDim);
   }
+
+  /** PyTorch's: `start_dim=1, end_dim=-1`. */
+  override extraRepr(): string {
+    return `start_dim=${this.startDim}, end_dim=${this.endDim}`;
+  }
 }
 
 /** Options of {@link Dropout}. */
@@ -59,6 +64,11 @@ export class Dropout extends Module<[Tensor], Tensor> {
     }
     this.p = p;
     this.generator = generator;
+  }
+
+  /** PyTorch's: `p=0.5, inplace=False` (p as Python prints a float). */
+  override extraRepr(): string {
+    return `p=${pythonFloat(this.p)}, inplace=False`;
   }
 
   forward(x: Tensor): Tensor {
@@ -137,6 +147,16 @@ export class Sequential extends Module<[Tensor], Tensor> {
     }
     return y;
   }
+}
+
+/** A number as Python's `repr` of a float writes it: `0.5`, `0.0`, `1e-05`, `1e+16` (shortest digits, as JavaScript). */
+function pythonFloat(x: number): string {
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? "nan" : x > 0 ? "inf" : "-inf";
+  const [mantissa, e] = x.toExponential().split("e") as [string, string];
+  const exp = Number(e);
+  if (exp < -4 || exp >= 16) return `${mantissa}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+  const s = Object.is(x, -0) ? "-0" : String(x);
+  return Number.isInteger(x) ? `${s}.0` : s;
 }
 
 /** Layers whose forward keeps no reference to its input or output outside the graph (exactly these classes). */

@@ -42,6 +42,8 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     output: out,
     shape,
     borrowsGradOutput: true,
+    // As PyTorch's addmm, x is saved for dW and W for dX; a bias-only gradient reads nothing but dY.
+    savesValues: x.requiresGrad || weight.requiresGrad,
     // dX = dY·W, dW = dYᵀ·X, db = Σ_rows dY.
     backward: (g, needs) => {
       let gx: Float32Array | null = null;
@@ -109,5 +111,10 @@ export class Linear extends Module<[Tensor], Tensor> {
   /** `x·Wᵀ + b` for x of shape `[..., inFeatures]`. */
   forward(x: Tensor): Tensor {
     return linear(x, this.weight, this.bias);
+  }
+
+  /** PyTorch's: `in_features=784, out_features=128, bias=True`. */
+  override extraRepr(): string {
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias !== null ? "True" : "False"}`;
   }
 }

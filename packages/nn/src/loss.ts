@@ -37,7 +37,7 @@ function crossEntropyOptionsCheck(o: CrossEntropyOptions): void {
     throw new RangeError(`CrossEntropyLoss: ${String(reduction)} is not a valid value for reduction`);
   }
   if (typeof labelSmoothing !== "number" || !(labelSmoothing >= 0 && labelSmoothing <= 1)) {
-    throw new RangeError(`CrossEntropyLoss: label_smoothing must be between 0.0 and 1.0. Got: ${String(labelSmoothing)}`);
+    throw new RangeError(`CrossEntropyLoss: labelSmoothing must be between 0.0 and 1.0. Got: ${String(labelSmoothing)}`);
   }
   if (!Number.isInteger(ignoreIndex)) throw new TypeError(`CrossEntropyLoss: ignoreIndex must be an integer, got ${String(ignoreIndex)}`);
 }

@@ -1,7 +1,12 @@
-// Module: registration from fields, dotted names in PyTorch's order, train/eval, zeroGrad, state dicts.
+// Module: registration from fields, dotted names in PyTorch's order, train/eval, zeroGrad, state dicts, and the
+// module tree printed as PyTorch prints it (scripts/goldens_edge.py).
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
+import { loadFixture } from "@tsgrad/testing";
 import { Tensor, Generator, ShapeError, randn, tensor, zeros } from "@tsgrad/tensor";
-import { Module, Linear, ReLU, Sequential, type StateDict } from "./index.js";
+import {
+  CrossEntropyLoss, Dropout, Flatten, Linear, MSELoss, Module, NLLLoss, ReLU, Sequential, type AnyModule, type StateDict,
+} from "./index.js";
 
 class Block extends Module<[Tensor], Tensor> {
   fc: Linear;
@@ -77,8 +82,8 @@ describe("Module: registration and names", () => {
     expect(m.parameters()[0]).toBe(replacement);
     m.registerParameter("b", null);
     expect(m.namedParameters().map(([n]) => n)).toEqual(["a", "10.weight", "10.bias", "2.weight", "2.bias"]);
-    expect(() => m.registerParameter("forward", zeros([1]))).toThrow(/already a member/);
-    expect(() => m.registerParameter("x.y", zeros([1]))).toThrow(/without "."/);
+    expect(() => m.registerParameter("forward", zeros([1]))).toThrow(/attribute "forward" already exists/);
+    expect(() => m.registerParameter("x.y", zeros([1]))).toThrow(/parameter name can't contain "\."/);
   });
 
   it("lists a shared parameter once in parameters() and under every name in stateDict()", () => {
@@ -151,9 +156,9 @@ describe("Module: state dicts", () => {
     } catch (e) {
       message = (e as Error).message;
     }
-    expect(message).toContain("Error(s) in loading state_dict for Sequential");
-    expect(message).toContain('Missing key(s) in state_dict: "0.bias", "2.weight".');
-    expect(message).toContain('Unexpected key(s) in state_dict: "3.weight", "extra".');
+    expect(message).toContain("loadStateDict: Error(s) in loading stateDict for Sequential");
+    expect(message).toContain('Missing key(s) in stateDict: "0.bias", "2.weight".');
+    expect(message).toContain('Unexpected key(s) in stateDict: "3.weight", "extra".');
     expect(Array.from(m.parameters()[0]!.data)).toEqual(before);
     expect(m.loadStateDict(sd, { strict: false })).toEqual({ missingKeys: ["0.bias", "2.weight"], unexpectedKeys: ["3.weight", "extra"] });
     expect(Array.from(m.parameters()[0]!.data)).toEqual(Array.from(sd["0.weight"]!.data));
@@ -175,3 +180,73 @@ describe("Module: state dicts", () => {
     expect(() => m.loadStateDict({ weight: [1] as unknown as Tensor, bias: tensor([0]) })).toThrow(/value for weight is not a Tensor/);
   });
 });
+
+describe("Module: printed as PyTorch prints it", () => {
+  const FieldsNet = class Net extends Module<[Tensor], Tensor> {
+    fc = new Linear(4, 2);
+    body = new Sequential(new ReLU(), new Dropout(0.1));
+    head = new Linear(2, 3, { bias: false });
+    forward(x: Tensor): Tensor {
+      return this.head.forward(this.body.forward(this.fc.forward(x)));
+    }
+  };
+  /** The fixture's modules, built as scripts/goldens_edge.py builds them in PyTorch. */
+  const MODULES: Record<string, () => AnyModule> = {
+    "the MNIST MLP": () => mlp() as unknown as AnyModule,
+    "nested containers": () =>
+      new Sequential(new Flatten(), new Sequential(new Linear(784, 64), new ReLU(), new Dropout()),
+        new Sequential(new Sequential(new Linear(64, 10))), new Dropout(0.25)) as unknown as AnyModule,
+    "a module with named fields": () => new FieldsNet() as unknown as AnyModule,
+    "empty Sequential": () => new Sequential() as unknown as AnyModule,
+    "Linear without bias": () => new Linear(3, 4, { bias: false }) as unknown as AnyModule,
+    "ReLU": () => new ReLU() as unknown as AnyModule,
+    "Dropout": () => new Dropout() as unknown as AnyModule,
+    "Dropout p=0": () => new Dropout(0) as unknown as AnyModule,
+    "Dropout p=1": () => new Dropout(1) as unknown as AnyModule,
+    "Dropout p=1e-5": () => new Dropout(1e-5) as unknown as AnyModule,
+    "Flatten": () => new Flatten() as unknown as AnyModule,
+    "Flatten(0, 2)": () => new Flatten(0, 2) as unknown as AnyModule,
+    "CrossEntropyLoss": () => new CrossEntropyLoss({ labelSmoothing: 0.1 }) as unknown as AnyModule,
+    "NLLLoss": () => new NLLLoss() as unknown as AnyModule,
+    "MSELoss": () => new MSELoss({ reduction: "sum" }) as unknown as AnyModule,
+  };
+  const cases = loadFixture<{ moduleRepr: { name: string; repr: string }[] }>("edge-golden.json").moduleRepr;
+  it("covers every module of the fixture", () => {
+    expect(cases.map((c) => c.name).sort()).toEqual(Object.keys(MODULES).sort());
+  });
+  it.each(cases.map((c) => [c.name, c.repr] as const))("%s", (name, repr) => {
+    const m = MODULES[name]!();
+    expect(String(m)).toBe(repr);
+    expect(`${m}`).toBe(repr);
+    expect(inspect(m)).toBe(repr); // console.log in Node
+  });
+  it("the issue's example, exactly", () => {
+    expect(String(mlp())).toBe(
+      "Sequential(\n  (0): Linear(in_features=784, out_features=128, bias=True)\n  (1): ReLU()\n" +
+        "  (2): Linear(in_features=128, out_features=10, bias=True)\n)",
+    );
+  });
+  it("a custom module's extraRepr: one line inline, several lines each on its own, before the children", () => {
+    class Scale extends Module<[Tensor], Tensor> {
+      constructor(readonly factor: number, readonly note = "") {
+        super();
+      }
+      forward(x: Tensor): Tensor {
+        return x.mul(this.factor);
+      }
+      override extraRepr(): string {
+        return `factor=${this.factor}${this.note}`;
+      }
+    }
+    expect(String(new Scale(2))).toBe("Scale(factor=2)");
+    expect(String(new Scale(2, "\nlearned=False"))).toBe("Scale(\n  factor=2\n  learned=False\n)");
+    const outer = new Sequential(new Scale(3, "\nx=1"));
+    expect(String(outer)).toBe("Sequential(\n  (0): Scale(\n    factor=3\n    x=1\n  )\n)");
+  });
+  it("a module that contains itself prints instead of overflowing the stack", () => {
+    const seq = new Sequential(new ReLU());
+    seq.registerModule("again", seq as unknown as AnyModule);
+    expect(String(seq)).toBe("Sequential(\n  (0): ReLU()\n  (again): Sequential(<contains itself>)\n)");
+  });
+});
+

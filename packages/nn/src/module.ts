@@ -16,6 +16,9 @@ export interface LoadStateDictResult {
   readonly unexpectedKeys: string[];
 }
 
+/** Node's `util.inspect.custom` (a registered symbol: no `node:util` import, so this stays browser-safe). */
+const inspectCustom: unique symbol = Symbol.for("nodejs.util.inspect.custom");
+
 /** Any module, whatever its forward's signature (children are held at this type). */
 export type AnyModule = Module<never[], unknown>;
 
@@ -44,28 +47,73 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** Computes the output (PyTorch's `forward`; call it directly, there is no `__call__`). */
   abstract forward(...inputs: In): Out;
 
+  /**
+   * This module's own settings as its repr shows them (PyTorch's `extra_repr`): `in_features=784, out_features=128,
+   * bias=True` for a `Linear`, `""` (the default) for none. Override it in a module of your own; one line, or several.
+   */
+  extraRepr(): string {
+    return "";
+  }
+
+  /**
+   * The module tree as PyTorch prints it: the class name, {@link Module.extraRepr}, and each child as `(name): ...`,
+   * indented by two spaces per level.
+   *
+   * ```ts
+   * String(new Sequential(new Linear(784, 128), new ReLU()));
+   * // Sequential(\n  (0): Linear(in_features=784, out_features=128, bias=True)\n  (1): ReLU()\n)
+   * ```
+   */
+  toString(): string {
+    return this.repr(new Set());
+  }
+
+  /** What `console.log(module)` shows in Node: the tree of {@link Module.toString}, not the fields. */
+  [inspectCustom](): string {
+    return this.toString();
+  }
+
+  private repr(ancestors: Set<AnyModule>): string {
+    const me = this as unknown as AnyModule;
+    const name = this.constructor.name;
+    if (ancestors.has(me)) return `${name}(<contains itself>)`;
+    ancestors.add(me);
+    const extra = this.extraRepr();
+    const extraLines = extra === "" ? [] : extra.split("\n");
+    const childLines = this.namedChildren().map(([key, m]) => `(${key}): ${indentAfterFirstLine(m.repr(ancestors), 2)}`);
+    ancestors.delete(me);
+    const lines = [...extraLines, ...childLines];
+    if (lines.length === 0) return `${name}()`;
+    if (extraLines.length === 1 && childLines.length === 0) return `${name}(${extraLines[0]})`;
+    return `${name}(\n  ${lines.join("\n  ")}\n)`;
+  }
+
   /** Registers `value` as parameter `name` (also readable as `this[name]`). `null` removes it. */
   registerParameter(name: string, value: Tensor | null): void {
     if (value !== null && !(value instanceof Tensor)) {
-      throw new TypeError(`registerParameter: expected a Tensor or null for "${name}", got ${typeof value}`);
+      throw new TypeError(
+        `registerParameter: cannot assign ${describeKind(value)} to parameter "${String(name)}" (a Tensor or null required)`,
+      );
     }
-    this.register(name, value);
+    this.register(name, value, "registerParameter", "parameter");
   }
 
   /** Registers `module` as child `name` (also readable as `this[name]`). `null` removes it. */
   registerModule(name: string, module: AnyModule | null): void {
     if (module !== null && !(module instanceof Module)) {
-      throw new TypeError(`registerModule: expected a Module or null for "${name}", got ${typeof module}`);
+      throw new TypeError(
+        `registerModule: cannot assign ${describeKind(module)} to module "${String(name)}" (a Module or null required)`,
+      );
     }
-    this.register(name, module);
+    this.register(name, module, "registerModule", "module");
   }
 
-  private register(name: string, value: unknown): void {
-    if (typeof name !== "string" || name === "" || name.includes(".")) {
-      throw new TypeError(`register: a name must be a non-empty string without ".", got "${String(name)}"`);
-    }
+  private register(name: string, value: unknown, where: string, kind: "parameter" | "module"): void {
+    if (typeof name !== "string") throw new TypeError(`${where}: ${kind} name should be a string. Got ${typeof name}`);
+    if (name === "") throw new TypeError(`${where}: ${kind} name can't be empty string ""`);
+    if (name.includes(".")) throw new TypeError(`${where}: ${kind} name can't contain ".", got: ${name}`);
     if (name in this && !Object.prototype.hasOwnProperty.call(this, name)) {
-      throw new TypeError(`register: "${name}" is already a member of ${this.constructor.name}`);
+      throw new TypeError(`${where}: attribute "${name}" already exists (a member of ${this.constructor.name})`);
     }
     this.entries(); // fields assigned so far keep their place before this one
     if (!this.registered.includes(name)) this.registered.push(name);
@@ -189,10 +237,10 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const unexpectedKeys = Object.keys(stateDict).filter((n) => !ownNames.has(n));
     const problems: string[] = [];
     if (strict && unexpectedKeys.length > 0) {
-      problems.push(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(", ")}.`);
+      problems.push(`Unexpected key(s) in stateDict: ${unexpectedKeys.map((k) => `"${k}"`).join(", ")}.`);
     }
     if (strict && missingKeys.length > 0) {
-      problems.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(", ")}.`);
+      problems.push(`Missing key(s) in stateDict: ${missingKeys.map((k) => `"${k}"`).join(", ")}.`);
     }
     for (const [name, param] of own) {
       const src = stateDict[name];
@@ -207,7 +255,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       }
     }
     if (problems.length > 0) {
-      const msg = `Error(s) in loading state_dict for ${this.constructor.name}:\n\t${problems.join("\n\t")}`;
+      const msg = `loadStateDict: Error(s) in loading stateDict for ${this.constructor.name}:\n\t${problems.join("\n\t")}`;
       throw problems.some((p) => p.startsWith("size mismatch")) ? new ShapeError(msg) : new Error(msg);
     }
     noGrad(() => {
@@ -218,4 +266,16 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     });
     return { missingKeys, unexpectedKeys };
   }
+}
+
+/** Indents every line but the first by `spaces` (PyTorch's `_addindent`). */
+function indentAfterFirstLine(text: string, spaces: number): string {
+  return text.split("\n").join(`\n${" ".repeat(spaces)}`);
+}
+
+/** How a wrong value appears in a message: its kind, `null`, or "an array". */
+function describeKind(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  return typeof x === "object" ? (x.constructor?.name ?? "object") : typeof x;
 }

@@ -90,7 +90,7 @@ describe("safetensors: malformed bytes raise clear errors", () => {
     ["data cut", good.subarray(0, good.length - 1), /truncated file: the header describes 16 bytes of data, only 15 are present/],
     ["trailing bytes", Uint8Array.from([...good, 0]), /describes 16 bytes of data, but 17 follow it/],
     ["not JSON", handBuilt("{not json}", []), /the header is not valid JSON/],
-    ["not an object", handBuilt("[1,2]", []), /the header must be a JSON object/],
+    ["not an object", handBuilt("[1,2]", []), /not a safetensors file \(its header starts with "\[", not "\{"/],
     ["dtype", f32('{"w":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}'), /tensor "w" has dtype "F16", only "F32" is supported/],
     ["shape", f32('{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}'), /tensor "w" has an invalid shape \[-1\]/],
     ["offsets", f32('{"w":{"dtype":"F32","shape":[1],"data_offsets":[4]}}'), /tensor "w" has invalid data_offsets \[4\]/],
@@ -98,12 +98,27 @@ describe("safetensors: malformed bytes raise clear errors", () => {
     ["gap", f32('{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', 8), /tensor "w" starts at byte 4 of the data, expected 0/],
     ["overlap", f32('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', 8), /starts at byte 4 of the data, expected 8/],
     ["metadata", f32('{"__metadata__":{"n":1},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'), /__metadata__ value "n" must be a string/],
-    ["huge header", Uint8Array.from([0, 0, 0, 0, 0, 1, 0, 0]), /header length \d+ exceeds the limit/],
+    ["huge header", Uint8Array.from([0, 0, 0, 0, 0, 1, 0, 0]), /not a safetensors file \(it starts with the bytes 00 00 00 00 00 01 00 00;/],
     ["bad UTF-8", handBuilt('{"\xff":1}', []), /the header is not valid JSON \(invalid UTF-8/],
   ];
   it.each(table)("%s", (_name, bytes, message) => {
     expect(() => loadSafetensors(bytes)).toThrow(SafetensorsError);
     expect(() => loadSafetensors(bytes)).toThrow(message);
+  });
+
+  it("names the file it was given in every message", () => {
+    expect(() => loadSafetensors(good.subarray(0, good.length - 1), { name: "runs/a.safetensors" })).toThrow(
+      new SafetensorsError("loadSafetensors: runs/a.safetensors: truncated file: the header describes 16 bytes of data, only 15 are present"),
+    );
+    expect(() => loadSafetensors(f32('{"w":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}'), { name: "b.st" })).toThrow(
+      /^loadSafetensors: b\.st: tensor "w" has dtype "F16"/,
+    );
+    expect(() => loadSafetensors(new Uint8Array(0), { name: 5 as unknown as string })).toThrow(
+      new TypeError("loadSafetensors: name must be a string, got number"),
+    );
+    expect(() => loadSafetensors([1, 2] as unknown as Uint8Array, { name: "x.st" })).toThrow(
+      new TypeError("loadSafetensors: x.st: expected the file's bytes as a Uint8Array"),
+    );
   });
 
   it("refuses what it cannot write", () => {
@@ -112,3 +127,47 @@ describe("safetensors: malformed bytes raise clear errors", () => {
     expect(() => saveSafetensors({}, { n: 1 as unknown as string })).toThrow(/metadata value "n" must be a string/);
   });
 });
+
+describe("safetensors: other files say what they are, not an absurd header length", () => {
+  const bytes = (s: string): Uint8Array => Uint8Array.from(ascii(s));
+  const SUFFIX = "; a safetensors file starts with an 8-byte header length and a JSON header)";
+  const random = new Generator(7);
+  const table: [string, Uint8Array, string][] = [
+    ["an empty file", new Uint8Array(0), "not a safetensors file (the file is empty"],
+    ["an HTML page", bytes('<!DOCTYPE html>\n<html><head><title>404</title></head></html>\n'),
+      'not a safetensors file (it starts with "<!DOCTYPE html>\\n...", like an HTML or XML page'],
+    ["a PNG image", Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52]),
+      "not a safetensors file (it starts with the bytes 89 50 4e 47 0d 0a 1a 0a, like a PNG image"],
+    ["a PyTorch zip checkpoint", Uint8Array.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0, 0, 0, 0x08, 0, 0, 0]),
+      "not a safetensors file (it starts with the bytes 50 4b 03 04 14 00 00 00, like a zip archive (a PyTorch .pt/.pth file? " +
+        "save it with safetensors.torch.save_file)"],
+    ["a pickle", Uint8Array.from([0x80, 0x02, 0x63, 0x63, 0x6f, 0x6c, 0x6c, 0x65, 0x63]),
+      "not a safetensors file (it starts with the bytes 80 02 63 63 6f 6c 6c 65, like a Python pickle (a PyTorch .pt/.pth file? " +
+        "save it with safetensors.torch.save_file)"],
+    ["a JSON file", bytes('{"w": [1, 2, 3]}'), 'not a safetensors file (it starts with "{\\"w\\": [1, 2, 3]}", like JSON text'],
+    ["a short text", bytes("hello"), 'not a safetensors file (it starts with "hello"'],
+    ["a header length below 2", Uint8Array.from([1, 0, 0, 0, 0, 0, 0, 0, 0x7b]), "not a safetensors file (it starts with the bytes 01 00 00 00 00 00 00 00"],
+    ["a header that is not a JSON object", handBuilt("[1]", []), 'not a safetensors file (its header starts with "[", not "{"'],
+  ];
+  it.each(table)("%s", (_name, file, message) => {
+    expect(() => loadSafetensors(file, { name: "model.safetensors" })).toThrow(
+      new SafetensorsError(`loadSafetensors: model.safetensors: ${message}${SUFFIX}`),
+    );
+  });
+  it("random bytes", () => {
+    for (let k = 0; k < 20; k++) {
+      const file = Uint8Array.from({ length: 64 + k }, () => random.nextInt(256));
+      expect(() => loadSafetensors(file)).toThrow(/^loadSafetensors: not a safetensors file \(it starts with /);
+    }
+  });
+  it("a real file cut anywhere says truncated, and loads whole", () => {
+    const file = saveSafetensors(new Sequential(new Linear(3, 2, { generator: new Generator(0) })).stateDict(), { epoch: "1" });
+    for (let cut = 1; cut < file.length; cut++) {
+      expect(() => loadSafetensors(file.subarray(0, cut), { name: "a.safetensors" })).toThrow(
+        /^loadSafetensors: a\.safetensors: truncated file: /,
+      );
+    }
+    expect(Object.keys(loadSafetensors(file).tensors)).toEqual(["0.weight", "0.bias"]);
+  });
+});
+

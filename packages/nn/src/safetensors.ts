@@ -16,6 +16,39 @@ export class SafetensorsError extends Error {
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const MAX_HEADER = 100_000_000; // the reference implementation's limit
 
+/** Options of {@link loadSafetensors}. */
+export interface LoadSafetensorsOptions {
+  /** The file's name or path, named by every error (`loadSafetensors: run.safetensors: truncated file: ...`). */
+  readonly name?: string;
+}
+
+/** Formats that people load by mistake, recognised by their first bytes. */
+const KNOWN_FORMATS: readonly [RegExp, string][] = [
+  [/^\s*<(!doctype|html|head|body|\?xml)/i, "an HTML or XML page"],
+  [/^\x89PNG/, "a PNG image"],
+  [/^\xff\xd8\xff/, "a JPEG image"],
+  [/^\x1f\x8b/, "a gzip file"],
+  [/^PK\x03\x04/, "a zip archive (a PyTorch .pt/.pth file? save it with safetensors.torch.save_file)"],
+  [/^\x80[\x02-\x05]/, "a Python pickle (a PyTorch .pt/.pth file? save it with safetensors.torch.save_file)"],
+  [/^\s*[{[]/, "JSON text"],
+];
+
+/** What the first bytes of a file look like: a known format, its text, or its bytes in hex. */
+function describeStart(bytes: Uint8Array): string {
+  const head = Array.from(bytes.subarray(0, 16), (b) => String.fromCharCode(b)).join("");
+  const known = KNOWN_FORMATS.find(([re]) => re.test(head));
+  const printable = /^[\x20-\x7e\t\r\n]+$/.test(head);
+  const start = printable
+    ? JSON.stringify(head.length < bytes.length ? `${head}...` : head)
+    : `the bytes ${Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join(" ")}`;
+  return `it starts with ${start}${known === undefined ? "" : `, like ${known[1]}`}`;
+}
+
+/** True when the first bytes (fewer than 8) can still begin a little-endian header length within the limit. */
+function plausibleLengthStart(bytes: Uint8Array): boolean {
+  return bytes.every((b, i) => (i >= 4 ? b === 0 : i < 3 || b <= MAX_HEADER >>> 24));
+}
+
 /**
  * Serialises a state dict as safetensors bytes: an 8-byte little-endian header length, a JSON header (padded with
  * spaces to a multiple of 8) giving each tensor's `dtype` (`"F32"`), `shape` and `data_offsets`, then the data,
@@ -62,22 +95,33 @@ export function saveSafetensors(stateDict: StateDict, metadata?: Record<string, 
 
 /**
  * Parses safetensors bytes into tensors (new `Float32Array`s, ordered by data offset) and the `__metadata__`
- * strings. Only `F32` tensors are accepted. Truncated or malformed input throws a {@link SafetensorsError} that says
- * what is wrong: sizes, offsets that overlap or leave gaps, a header that is not JSON, an unsupported dtype.
+ * strings. Only `F32` tensors are accepted. Bad input throws a {@link SafetensorsError} that names the file (when
+ * `name` is given) and says what is wrong: "not a safetensors file" for other formats (an HTML page, an image, an empty
+ * file: the first 8 bytes give no sensible header length, or the header does not start with `{`), "truncated file"
+ * with the sizes, offsets that overlap or leave gaps, a header that is not JSON, an unsupported dtype.
  *
  * ```ts
- * const { tensors, metadata } = loadSafetensors(bytes);
+ * const { tensors, metadata } = loadSafetensors(readFileSync(path), { name: path });
  * ```
  */
-export function loadSafetensors(bytes: Uint8Array): SafetensorsFile {
-  if (!(bytes instanceof Uint8Array)) throw new TypeError("loadSafetensors: expected a Uint8Array");
+export function loadSafetensors(bytes: Uint8Array, { name }: LoadSafetensorsOptions = {}): SafetensorsFile {
+  if (name !== undefined && typeof name !== "string") throw new TypeError(`loadSafetensors: name must be a string, got ${typeof name}`);
+  const where = name === undefined ? "loadSafetensors" : `loadSafetensors: ${name}`;
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`${where}: expected the file's bytes as a Uint8Array`);
   const fail = (msg: string): never => {
-    throw new SafetensorsError(`loadSafetensors: ${msg}`);
+    throw new SafetensorsError(`${where}: ${msg}`);
   };
-  if (bytes.length < 8) fail(`truncated file: ${bytes.length} bytes, expected at least 8 for the header length`);
+  const notSafetensors = (why: string): never =>
+    fail(`not a safetensors file (${why}; a safetensors file starts with an 8-byte header length and a JSON header)`);
+  if (bytes.length === 0) notSafetensors("the file is empty");
+  if (bytes.length < 8) {
+    if (!plausibleLengthStart(bytes)) notSafetensors(describeStart(bytes));
+    fail(`truncated file: ${bytes.length} bytes, expected at least 8 for the header length`);
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
-  if (headerLen > MAX_HEADER) fail(`header length ${headerLen} exceeds the limit of ${MAX_HEADER} bytes`);
+  if (headerLen > MAX_HEADER || headerLen < 2) notSafetensors(describeStart(bytes));
+  if (bytes.length > 8 && bytes[8] !== 0x7b) notSafetensors(`its header starts with ${JSON.stringify(String.fromCharCode(bytes[8]!))}, not "{"`);
   if (8 + headerLen > bytes.length) {
     fail(`truncated file: the header needs ${headerLen} bytes after the length, but only ${bytes.length - 8} remain`);
   }
@@ -87,7 +131,6 @@ export function loadSafetensors(bytes: Uint8Array): SafetensorsFile {
   } catch (e) {
     fail(`the header is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) fail("the header must be a JSON object");
   const header = parsed as Record<string, unknown>;
   const dataStart = 8 + headerLen;
   const dataLen = bytes.length - dataStart;

@@ -1,11 +1,15 @@
-// The steady training step reuses its storage: allocation counts, unchanged results, and nothing a caller holds reused.
+// The steady training step reuses its storage: allocation counts, unchanged results, nothing a caller holds reused,
+// and a second backward() that never reads a recycled array (PyTorch's rules: scripts/goldens_edge.py).
 import { afterEach, describe, expect, it } from "vitest";
+import { loadFixture } from "@tsgrad/testing";
 import {
   Generator, Tensor, emptyCache, getBackend, memoryStats, noGrad, releaseArray, setBackend, setMemoryDebug, takeArray,
   tensor,
 } from "@tsgrad/tensor";
 import { Adam } from "@tsgrad/optim";
-import { CrossEntropyLoss, Dropout, Linear, Module, ReLU, Sequential } from "./index.js";
+import {
+  CrossEntropyLoss, Dropout, Linear, Module, ReLU, Sequential, crossEntropy, linear, mseLoss, nllLoss,
+} from "./index.js";
 
 const B = 64, IN = 784, H = 128, OUT = 10;
 
@@ -200,5 +204,80 @@ describe("the pool's debug mode (on in every test)", () => {
     expect(Array.from(a).every(Number.isNaN)).toBe(true);
     expect(() => releaseArray(a)).toThrow("released to the pool twice");
     expect(takeArray(3)).toBe(a);
+  });
+});
+
+interface SecondBackwardCase {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly grad1: { readonly data: number[] };
+  readonly grad2?: { readonly data: number[] };
+  readonly gradAfterError?: { readonly data: number[] };
+}
+
+const C = (): Tensor => tensor([[2, 3, 4], [5, 6, 7]]);
+/** The fixture's graphs made of nn layers (the tensor ones are in packages/tensor/src/autograd.test.ts). */
+const NN_GRAPHS: Record<string, (x: Tensor) => Tensor> = {
+  "linear of x": (x) => linear(x, C()).sum(),
+  "linear, only the bias requires grad": (x) => linear(C(), C(), x.sum(1)).sum(),
+  "crossEntropy": (x) => crossEntropy(x, [2, 0]),
+  "nllLoss": (x) => nllLoss(x, [2, 0]),
+  "mseLoss": (x) => mseLoss(x, C()),
+  "sum of an mlp": (x) => linear(linear(x, C()).relu(), C().t()).sum(),
+};
+
+describe("a second backward() through nn layers, as PyTorch 1.13", () => {
+  const cases = loadFixture<{ secondBackward: SecondBackwardCase[] }>("edge-golden.json").secondBackward
+    .filter((c) => c.name in NN_GRAPHS);
+  it("covers every nn graph of the fixture", () => {
+    expect(cases.map((c) => c.name).sort()).toEqual(Object.keys(NN_GRAPHS).sort());
+  });
+  it.each(cases.map((c) => [c.ok ? "runs" : "throws", c.name, c] as const))("%s through %s", (_kind, name, c) => {
+    const x = tensor([[1.5, -2, 3], [0.5, 4, -1]], { requiresGrad: true });
+    const y = NN_GRAPHS[name]!(x);
+    y.backward();
+    expect(x.grad!).toBeAllClose(c.grad1.data, { atol: 1e-6, rtol: 1e-6 });
+    const first = x.grad!.data.slice();
+    if (c.ok) {
+      y.backward();
+      expect(x.grad!).toBeAllClose(c.grad2!.data, { atol: 1e-6, rtol: 1e-6 });
+    } else {
+      expect(() => y.backward()).toThrow(/Trying to backward through the graph a second time/);
+      expect(x.grad!.data).toEqual(first);
+      expect(c.gradAfterError).toEqual(c.grad1);
+    }
+  });
+
+  it("the training step's graph refuses a second pass before it reads, changes or takes anything", () => {
+    // Two identical runs; one tries a second backward after every step. Its losses and weights stay bit-identical,
+    // so the refused pass read nothing recycled, accumulated nothing and left the pool as it was.
+    const plain = referenceRun();
+    const tried = referenceRun();
+    const lossFn = new CrossEntropyLoss();
+    const x = tried.x;
+    for (let i = 0; i < 4; i++) {
+      expect(tried.step(i).loss).toBe(plain.step(i).loss);
+      const loss = lossFn.forward(tried.model.forward(x), new Int32Array(B).fill(3));
+      loss.backward();
+      const grads = tried.model.parameters().map((p) => p._peekGrad()!.data.slice());
+      const before = memoryStats();
+      expect(() => loss.backward()).toThrow(/the values saved by "crossEntropy" were freed/);
+      expect(memoryStats()).toEqual(before);
+      tried.model.parameters().forEach((p, k) => expect(p._peekGrad()!.data).toEqual(grads[k]));
+      tried.model.zeroGrad();
+    }
+    expect(tried.model.stateDict()["2.weight"]!.data).toEqual(plain.model.stateDict()["2.weight"]!.data);
+  });
+
+  it("a layer whose only trainable parameter is its bias saves nothing: a second pass accumulates", () => {
+    const fc = new Linear(3, 2, { generator: new Generator(0) });
+    fc.weight.requiresGrad = false;
+    const model = new Sequential(fc);
+    const y = model.forward(C()).mean();
+    y.backward();
+    const reused = takeArray(2).fill(7); // whatever the first pass recycled is overwritten: a read of it would show
+    y.backward();
+    releaseArray(reused);
+    expect(fc.bias!.grad!.toArray()).toEqual([1, 1]);
   });
 });

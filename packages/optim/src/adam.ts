@@ -39,6 +39,11 @@ function adamDefaults(options: AdamOptions, decoupled: boolean): AdamGroupOption
   return { lr, betas, eps, weightDecay, amsgrad, maximize };
 }
 
+/** The betas as a message shows them: `[0.9]`, `0.9`, `undefined`. */
+function describeBetas(x: unknown): string {
+  return Array.isArray(x) ? `[${x.map(String).join(", ")}]` : String(x);
+}
+
 class AdamBase extends Optimizer<AdamGroupOptions, AdamState> {
   constructor(name: string, params: Params<AdamGroupOptions>, options: AdamOptions, private readonly decoupled: boolean) {
     super(name, params, adamDefaults(options, decoupled));
@@ -50,11 +55,12 @@ class AdamBase extends Optimizer<AdamGroupOptions, AdamState> {
     this.checkType(o.weightDecay, "number", "weightDecay");
     this.checkType(o.amsgrad, "boolean", "amsgrad");
     this.checkType(o.maximize, "boolean", "maximize");
-    if (!Array.isArray(o.betas) || o.betas.length !== 2) throw new TypeError("betas must be a pair [beta1, beta2]");
+    const betas: unknown = o.betas;
+    this.checkKind(Array.isArray(betas) && betas.length === 2, `betas must be a pair [beta1, beta2], got ${describeBetas(betas)}`);
     this.check(o.lr >= 0, `Invalid learning rate: ${o.lr}`);
     this.check(o.eps >= 0, `Invalid epsilon value: ${o.eps}`);
     o.betas.forEach((b, i) => this.check(typeof b === "number" && b >= 0 && b < 1, `Invalid beta parameter at index ${i}: ${b}`));
-    this.check(o.weightDecay >= 0, `Invalid weight_decay value: ${o.weightDecay}`);
+    this.check(o.weightDecay >= 0, `Invalid weightDecay value: ${o.weightDecay}`);
   }
 
   protected createState(p: Tensor, group: ParamGroup<AdamGroupOptions>): AdamState {

@@ -63,7 +63,7 @@ describe("schedulers: validation", () => {
     ["StepLR stepSize 0", () => new StepLR(sgd(0.1), 0), /stepSize must be a positive integer, got 0/],
     ["CosineAnnealingLR tMax 1.5", () => new CosineAnnealingLR(sgd(0.1), 1.5), /tMax must be a positive integer, got 1\.5/],
     ["CosineAnnealingLR etaMin", () => new CosineAnnealingLR(sgd(0.1), 5, { etaMin: -1 }), /etaMin must be >= 0/],
-    ["resume without initialLr", () => new StepLR(sgd(0.1), 2, { lastEpoch: 4 }), /param 'initial_lr' is not specified in param_groups\[0\] when resuming an optimizer/],
+    ["resume without initialLr", () => new StepLR(sgd(0.1), 2, { lastEpoch: 4 }), /param 'initialLr' is not specified in paramGroups\[0\] when resuming an optimizer/],
   ] as [string, () => unknown, RegExp][])("%s", (_name, fn, message) => {
     expect(fn).toThrow(message);
   });

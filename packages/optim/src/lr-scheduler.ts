@@ -30,11 +30,13 @@ export abstract class LRScheduler {
     name: string,
   ) {
     if (!(optimizer instanceof Optimizer)) throw new TypeError(`${name}: expected an Optimizer`);
-    if (!Number.isInteger(lastEpoch) || lastEpoch < -1) throw new RangeError(`${name}: invalid lastEpoch ${lastEpoch}`);
+    if (!Number.isInteger(lastEpoch) || lastEpoch < -1) {
+      throw new RangeError(`${name}: lastEpoch must be an integer >= -1, got ${lastEpoch}`);
+    }
     optimizer.paramGroups.forEach((g, i) => {
       if (lastEpoch === -1) g.initialLr = g.lr;
       else if (g.initialLr === undefined) {
-        throw new RangeError(`${name}: param 'initial_lr' is not specified in param_groups[${i}] when resuming an optimizer`);
+        throw new RangeError(`${name}: param 'initialLr' is not specified in paramGroups[${i}] when resuming an optimizer`);
       }
     });
     this.baseLrs = optimizer.paramGroups.map((g) => g.initialLr!);
@@ -68,7 +70,9 @@ export abstract class LRScheduler {
   /** Restores a state from {@link LRScheduler.stateDict}. */
   loadStateDict(state: SchedulerStateDict): void {
     if (state.baseLrs.length !== this.baseLrs.length) {
-      throw new RangeError(`scheduler: loaded state has ${state.baseLrs.length} groups, expected ${this.baseLrs.length}`);
+      throw new RangeError(
+        `${this.constructor.name}.loadStateDict: loaded state has ${state.baseLrs.length} groups, expected ${this.baseLrs.length}`,
+      );
     }
     this.lastEpoch = state.lastEpoch;
     this.stepCount = state.stepCount;

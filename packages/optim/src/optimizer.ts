@@ -218,6 +218,11 @@ export abstract class Optimizer<O extends { lr: number }, S> {
     if (!ok) throw new RangeError(`${this.optimizerName}: ${message}`);
   }
 
+  /** @internal Throws a TypeError with this optimizer's name unless `ok`. */
+  protected checkKind(ok: boolean, message: string): void {
+    if (!ok) throw new TypeError(`${this.optimizerName}: ${message}`);
+  }
+
   /** @internal Throws when an option has the wrong type. */
   protected checkType(value: unknown, type: "number" | "boolean", option: string): void {
     if (typeof value !== type) throw new TypeError(`${this.optimizerName}: ${option} must be a ${type}, got ${typeof value}`);

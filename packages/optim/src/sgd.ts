@@ -49,7 +49,7 @@ export class SGD extends Optimizer<SGDGroupOptions, SGDState> {
     this.checkType(o.maximize, "boolean", "maximize");
     this.check(o.lr >= 0, `Invalid learning rate: ${o.lr}`);
     this.check(o.momentum >= 0, `Invalid momentum value: ${o.momentum}`);
-    this.check(o.weightDecay >= 0, `Invalid weight_decay value: ${o.weightDecay}`);
+    this.check(o.weightDecay >= 0, `Invalid weightDecay value: ${o.weightDecay}`);
     this.check(!o.nesterov || (o.momentum > 0 && o.dampening === 0), "Nesterov momentum requires a momentum and zero dampening");
   }
 

@@ -1,8 +1,11 @@
-// Autograd: accumulation, reuse, grad mode, detach, requiresGrad rules, graph release, deep chains, defineOp.
+// Autograd: accumulation, reuse, grad mode, detach, requiresGrad rules, graph release, second backward passes
+// (against PyTorch: scripts/goldens_edge.py), deep chains, defineOp.
 import { describe, expect, it } from "vitest";
-import { defineOp, isGradEnabled, Node, noGrad } from "./autograd.js";
+import { loadFixture } from "@tsgrad/testing";
+import { defineOp, isGradEnabled, Node, noGrad, releaseIntermediate } from "./autograd.js";
 import { ones, randn, tensor, zeros } from "./creation.js";
 import { gradcheck } from "./gradcheck.js";
+import { memoryStats, releaseArray, takeArray } from "./pool.js";
 import { Generator } from "./random.js";
 import { Tensor } from "./tensor.js";
 
@@ -134,17 +137,18 @@ describe("grad mode and requiresGrad", () => {
 });
 
 describe("graph release", () => {
-  it("releases the graph after backward: a second backward through it throws", () => {
+  it("frees the nodes that saved values after backward (a second backward through them throws), keeps the others", () => {
     const x = tensor([1, 2], { requiresGrad: true });
     const y = x.exp().mul(x).sum();
     const nodes = reachableNodes(y);
-    expect(nodes.length).toBe(3);
+    expect(nodes.map((n) => n.name).sort()).toEqual(["exp", "mul", "sum"]);
     y.backward();
     for (const n of nodes) {
-      expect(n.released).toBe(true);
-      expect(n.inputs).toEqual([]);
+      const saved = n.name !== "sum"; // exp and mul save tensors in PyTorch, sum saves none
+      expect(n.released).toBe(saved);
+      expect(n.inputs.length).toBe(saved ? 0 : 1);
     }
-    expect(() => y.backward()).toThrow(/backward through the graph a second time/);
+    expect(() => y.backward()).toThrow(/Trying to backward through the graph a second time/);
   });
   it("retainGraph keeps the graph for a second pass, which accumulates", () => {
     const x = tensor([1, 2], { requiresGrad: true });
@@ -153,8 +157,10 @@ describe("graph release", () => {
     expect(reachableNodes(y).every((n) => !n.released)).toBe(true);
     y.backward();
     expect(x.grad!.toArray()).toEqual([4, 8]);
-    expect(reachableNodes(y).length).toBe(1); // released: only the root's node, with no inputs any more
-    expect(y.gradFn!.released).toBe(true);
+    const mul = y.gradFn!.inputs[0]!.gradFn!;
+    expect(mul.released).toBe(true); // freed by the second pass, which did not retain the graph
+    expect(mul.inputs).toEqual([]);
+    expect(y.gradFn!.released).toBe(false); // sum saved nothing
   });
   it("a shared subgraph released by one loss cannot be walked by another", () => {
     const x = tensor([1, 2], { requiresGrad: true });
@@ -162,7 +168,7 @@ describe("graph release", () => {
     h.sum().backward();
     expect(() => h.mul(2).sum().backward()).toThrow(/second time/);
   });
-  it("memory stays flat over a thousand training steps: every node of every step is released", () => {
+  it("memory stays flat over a thousand training steps: every node that saved values is released", () => {
     const g = new Generator(0);
     const w = randn([4, 3], { generator: g, requiresGrad: true });
     const b = zeros([3], { requiresGrad: true });
@@ -172,7 +178,10 @@ describe("graph release", () => {
       const loss = x.matmul(w).add(b).tanh().sub(0.5).pow(2).mean();
       const nodes = reachableNodes(loss);
       loss.backward();
-      expect(nodes.every((n) => n.released && n.inputs.length === 0)).toBe(true);
+      const saving = nodes.filter((n) => !["add", "sub", "mean"].includes(n.name));
+      expect(saving.map((n) => n.name).sort()).toEqual(["matmul", "pow", "tanh"]);
+      expect(saving.every((n) => n.released && n.inputs.length === 0)).toBe(true);
+      expect(nodes.filter((n) => !saving.includes(n)).every((n) => !n.released)).toBe(true);
       noGrad(() => {
         w.data.set(w.sub(w.grad!.mul(0.1)).data);
         b.data.set(b.sub(b.grad!.mul(0.1)).data);
@@ -199,6 +208,162 @@ describe("graph release", () => {
     for (let i = 0; i < 20_000; i++) acc = acc.add(x.mul(0.5));
     acc.sum().backward();
     expect(x.grad!.item()).toBe(10_000);
+  });
+});
+
+interface Stored {
+  readonly shape: number[];
+  readonly data: number[];
+}
+
+interface SecondBackwardCase {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly grad1: Stored;
+  readonly grad2?: Stored;
+  readonly gradAfterError?: Stored;
+}
+
+const SECOND = loadFixture<{ secondBackward: SecondBackwardCase[] }>("edge-golden.json").secondBackward;
+const X0 = [[1.5, -2, 3], [0.5, 4, -1]];
+const C = (): Tensor => tensor([[2, 3, 4], [5, 6, 7]]);
+
+/** The tensor-package graphs of the fixture, as scripts/goldens_edge.py builds them: y = f(x), a scalar. */
+const GRAPHS: Record<string, (x: Tensor) => Tensor> = {
+  "add scalar": (x) => x.add(1).sum(),
+  "add tensor": (x) => x.add(C()).sum(),
+  "add itself": (x) => x.add(x).sum(),
+  "add broadcast": (x) => x.add(tensor([2, 3, 4])).sum(),
+  "sub tensor": (x) => x.sub(C()).sum(),
+  "sub from a constant": (x) => C().sub(x).sum(),
+  "neg": (x) => x.neg().sum(),
+  "sum": (x) => x.sum(),
+  "sum dim": (x) => x.sum(1).sum(),
+  "sum dims keepdim": (x) => x.sum([0, 1], true).sum(),
+  "mean()": (x) => x.mean(),
+  "mean(dim)": (x) => x.mean(1).sum(),
+  "reshape": (x) => x.reshape([3, 2]).sum(),
+  "view": (x) => x.view([6]).sum(),
+  "flatten": (x) => x.reshape([1, 2, 3]).flatten(1).sum(),
+  "squeeze": (x) => x.reshape([2, 1, 3]).squeeze(1).sum(),
+  "unsqueeze": (x) => x.unsqueeze(0).sum(),
+  "t": (x) => x.t().sum(),
+  "transpose": (x) => x.transpose(0, 1).sum(),
+  "permute": (x) => x.reshape([1, 2, 3]).permute([2, 0, 1]).sum(),
+  "clone": (x) => x.clone().sum(),
+  "chain of shape ops and sums": (x) => x.t().reshape([6]).add(2).reshape([2, 3]).sum(0).neg().mean(),
+  "mul scalar": (x) => x.mul(2).sum(),
+  "mul tensor": (x) => x.mul(C()).sum(),
+  "div scalar": (x) => x.div(2).sum(),
+  "div tensor": (x) => x.div(C()).sum(),
+  "pow": (x) => x.pow(2).sum(),
+  "exp": (x) => x.exp().sum(),
+  "log": (x) => x.abs().log().sum(),
+  "abs": (x) => x.abs().sum(),
+  "sqrt": (x) => x.mul(x).sqrt().sum(),
+  "tanh": (x) => x.tanh().sum(),
+  "sigmoid": (x) => x.sigmoid().sum(),
+  "relu": (x) => x.relu().sum(),
+  "max dim": (x) => x.max(1).sum(),
+  "max()": (x) => x.max(),
+  "amax": (x) => x.max([1]).sum(),
+  "logsumexp": (x) => x.logsumexp(1).sum(),
+  "softmax": (x) => x.softmax(1).mul(C()).sum(),
+  "logSoftmax": (x) => x.logSoftmax(1).sum(),
+  "matmul": (x) => x.matmul(C().t()).sum(),
+  "add of exp and x": (x) => x.exp().add(x).sum(),
+  "exp of a sum": (x) => x.sum().exp(),
+};
+/** The fixture's graphs built from @tsgrad/nn layers, tested in packages/nn/src/steady-state.test.ts. */
+const NN_GRAPHS = ["linear of x", "linear, only the bias requires grad", "crossEntropy", "nllLoss", "mseLoss", "sum of an mlp"];
+
+describe("a second backward() through the same graph, as PyTorch 1.13", () => {
+  it("the fixture's cases are exactly these graphs and the nn ones", () => {
+    expect(SECOND.map((c) => c.name).sort()).toEqual([...Object.keys(GRAPHS), ...NN_GRAPHS].sort());
+    expect(SECOND.filter((c) => c.ok).length).toBeGreaterThan(15);
+    expect(SECOND.filter((c) => !c.ok).length).toBeGreaterThan(15);
+  });
+  it.each(SECOND.filter((c) => c.name in GRAPHS).map((c) => [c.ok ? "runs" : "throws", c.name, c] as const))(
+    "%s through %s",
+    (_kind, name, c) => {
+      const x = tensor(X0, { requiresGrad: true });
+      const y = GRAPHS[name]!(x);
+      y.backward();
+      expect(x.grad!).toBeAllClose(c.grad1.data, { atol: 1e-6, rtol: 1e-6 });
+      if (c.ok) {
+        y.backward(); // the first pass recycled what it could: a read of it would give NaN (the pool's debug mode)
+        expect(x.grad!).toBeAllClose(c.grad2!.data, { atol: 1e-6, rtol: 1e-6 });
+      } else {
+        const first = x.grad!.data.slice();
+        const before = memoryStats();
+        expect(() => y.backward()).toThrow(/^backward: Trying to backward through the graph a second time \(the values saved by "\w+" were freed\)/);
+        expect(c.gradAfterError).toEqual(c.grad1); // PyTorch accumulated nothing either
+        expect(x.grad!.data).toEqual(first);
+        expect(memoryStats()).toEqual(before); // refused before anything was taken from the pool
+      }
+    },
+  );
+  it("passes again and again through ops that saved nothing, with broadcasting, after the pool was churned", () => {
+    const x = tensor(X0, { requiresGrad: true });
+    const b = tensor([[1], [2]], { requiresGrad: true });
+    const y = x.add(b).t().reshape([3, 2]).sub(b.t()).permute([1, 0]).sum(0).neg().mean();
+    y.backward();
+    expect(x.grad!.toArray()).toEqual([[-1 / 3, -1 / 3, -1 / 3], [-1 / 3, -1 / 3, -1 / 3]].map((r) => r.map(Math.fround)));
+    expect(b.grad!.toArray()).toEqual([[0], [0]]);
+    // Whatever the first pass gave back to the pool is taken again and overwritten: a second pass that read any of it
+    // would see 7s instead of the NaNs of the debug mode.
+    const held = Array.from({ length: 64 }, (_, i) => takeArray(1 + (i % 8)).fill(7));
+    for (let pass = 2; pass <= 4; pass++) {
+      y.backward();
+      expect(x.grad!).toBeAllClose([[-pass / 3, -pass / 3, -pass / 3], [-pass / 3, -pass / 3, -pass / 3]], { atol: 0, rtol: 1e-6 });
+      expect(b.grad!.toArray()).toEqual([[0], [0]]);
+    }
+    for (const a of held) releaseArray(a);
+  });
+  it("a graph that saved values runs twice with retainGraph, then refuses a third pass", () => {
+    const x = tensor([1, 2], { requiresGrad: true });
+    const y = x.exp().add(x).sum();
+    y.backward(undefined, { retainGraph: true });
+    y.backward();
+    expect(x.grad!).toBeAllClose([2 * (Math.E + 1), 2 * (Math.exp(2) + 1)]);
+    expect(() => y.backward()).toThrow(/the values saved by "exp" were freed/);
+  });
+  it("a subgraph that saved nothing serves a second loss after the first backward; one that saved values does not", () => {
+    const x = tensor([1, 2], { requiresGrad: true });
+    const h = x.add(1).reshape([2, 1]);
+    h.sum().backward();
+    h.mul(3).sum().backward();
+    expect(x.grad!.toArray()).toEqual([4, 4]);
+    const e = x.exp();
+    e.sum().backward();
+    expect(() => e.add(1).sum().backward()).toThrow(/the values saved by "exp" were freed/);
+  });
+  it("releaseIntermediate recycles nothing that a node outliving backward() can still reach", () => {
+    const x = tensor([1, 2], { requiresGrad: true });
+    const h = x.mul(3); // saved values: freed by backward()
+    const out = h.add(1); // saved nothing: stays walkable, holding h
+    releaseIntermediate(h, out);
+    out.sum().backward();
+    expect(h.data).toEqual(new Float32Array([3, 6])); // not recycled (a recycled array is NaN in debug mode)
+    expect(out.gradFn!.inputs[0]!.data).toEqual(new Float32Array([3, 6]));
+  });
+  it("defineOp: savesValues false lets a second pass through; saved arrays and savesValues false do not go together", () => {
+    const x = tensor([1, 2], { requiresGrad: true });
+    const twice = defineOp({
+      name: "twice", inputs: [x], output: x.data.map((v) => 2 * v), shape: x.shape, savesValues: false,
+      backward: (g) => [g.map((v) => 2 * v)],
+    });
+    const y = twice.sum();
+    y.backward();
+    y.backward();
+    expect(x.grad!.toArray()).toEqual([4, 4]);
+    const kept = defineOp({ name: "kept", inputs: [x], output: x.data.slice(), shape: x.shape, backward: (g) => [g] }).sum();
+    kept.backward();
+    expect(() => kept.backward()).toThrow(/the values saved by "kept" were freed/);
+    expect(() => defineOp({
+      name: "bad", inputs: [x], output: x.data.slice(), shape: x.shape, saved: [takeArray(2)], savesValues: false,
+      backward: (g) => [g],
+    })).toThrow(new TypeError('defineOp: "bad" has saved arrays, so its backward saves values: savesValues cannot be false'));
   });
 });
 

@@ -12,7 +12,12 @@ import { Tensor } from "./tensor.js";
  */
 export type BackwardFn = (gradOutput: Float32Array, needsGrad: readonly boolean[]) => readonly (Float32Array | null)[];
 
-/** A recorded op in the graph (`grad_fn` in PyTorch): its name and inputs. Released after `backward()`. */
+/**
+ * A recorded op in the graph (`grad_fn` in PyTorch): its name and inputs. As in PyTorch, a `backward()` without
+ * `retainGraph` frees the values a node saved for its backward (the node is then {@link Node.released}); a node that
+ * saved nothing (`add`, `sub`, `neg`, `sum`, `mean()`, the shape ops) stays usable, so a second `backward()` through a
+ * graph of such nodes accumulates again.
+ */
 export class Node {
   private fn: BackwardFn | null;
   private ins: readonly Tensor[];
@@ -21,6 +26,9 @@ export class Node {
   /**
    * @param borrowsGrad the backward reads its `gradOutput` only while it runs, so autograd may recycle it afterwards.
    * @param saved arrays only this node reads (the op's saved values), handed back to the pool on release.
+   * @param savesValues the backward reads values of the forward (inputs, output, `saved`), as the PyTorch op saves
+   *   tensors: the node is freed by a `backward()` without `retainGraph`. False only for a backward that reads nothing
+   *   but its `gradOutput` and shapes.
    */
   constructor(
     readonly name: string,
@@ -29,6 +37,7 @@ export class Node {
     readonly outputShape: Shape,
     readonly borrowsGrad = false,
     saved: readonly PoolArray[] = [],
+    readonly savesValues = true,
   ) {
     this.ins = inputs;
     this.fn = backward;
@@ -47,9 +56,22 @@ export class Node {
     return this.ins;
   }
 
-  /** True once a `backward()` without `retainGraph` has freed this node. */
+  /**
+   * True once a `backward()` without `retainGraph` has freed the values this node saved: a backward through it then
+   * throws PyTorch's "Trying to backward through the graph a second time". Never true for a node that saved nothing.
+   */
   get released(): boolean {
     return this.fn === null;
+  }
+
+  /** `<mul>`, as PyTorch prints a `grad_fn`. */
+  toString(): string {
+    return `<${this.name}>`;
+  }
+
+  /** What `console.log(node)` shows in Node (not the internals). */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
   }
 
   /** @internal The inputs, for autograd's own walk (which hands nothing out). */
@@ -69,22 +91,30 @@ export class Node {
 
   /** @internal */
   apply(grad: Float32Array, needsGrad: readonly boolean[]): readonly (Float32Array | null)[] {
-    if (this.fn === null) {
-      throw new Error(
-        `backward: trying to backward through the graph a second time (through "${this.name}"); ` +
-          "pass { retainGraph: true } to the first backward() if you need to",
-      );
-    }
+    invariant(this.fn !== null, `backward through "${this.name}", which was released`);
     return this.fn(grad, needsGrad);
   }
 
-  /** @internal Frees the saved arrays and the references to the inputs. */
+  /**
+   * @internal After a backward pass without `retainGraph`: frees the saved arrays and the references to the inputs of a
+   * node that saved values (or holds arrays to recycle); a node that saved nothing is kept as it is.
+   */
   release(): void {
+    if (!this.savesValues && this.pooled === null) return;
     this.fn = null;
     this.ins = [];
     if (this.pooled !== null) for (const a of this.pooled) releaseArray(a);
     this.pooled = null;
   }
+}
+
+/** PyTorch's message for a backward through freed saved values, naming the node and this API's option. */
+function secondTimeError(node: Node): Error {
+  return new Error(
+    `backward: Trying to backward through the graph a second time (the values saved by "${node.name}" were freed). ` +
+      "Saved intermediate values of the graph are freed when you call backward(). " +
+      "Specify { retainGraph: true } if you need to backward through the graph a second time.",
+  );
 }
 
 let gradEnabled = true;
@@ -115,6 +145,8 @@ export function noGrad<T>(fn: () => T): T {
 export interface RecordOptions {
   readonly borrowsGradOutput?: boolean;
   readonly saved?: readonly PoolArray[];
+  /** Whether the PyTorch op saves tensors for its backward (default true): see {@link Node}. */
+  readonly savesValues?: boolean;
 }
 
 /**
@@ -127,13 +159,13 @@ export function recordOp(
   shape: Shape,
   inputs: readonly Tensor[],
   backward: BackwardFn,
-  { borrowsGradOutput = true, saved = [] }: RecordOptions = {},
+  { borrowsGradOutput = true, saved = [], savesValues = true }: RecordOptions = {},
 ): Tensor {
   const out = new Tensor(data, shape);
   if (gradEnabled) {
     for (const t of inputs) {
       if (t.requiresGrad) {
-        out._setGradFn(new Node(name, inputs, backward, out.shape, borrowsGradOutput, saved));
+        out._setGradFn(new Node(name, inputs, backward, out.shape, borrowsGradOutput, saved, savesValues));
         return out;
       }
     }
@@ -159,6 +191,13 @@ export interface DefineOpOptions {
    * pool when the graph is released after `backward()`, or at once when no graph is recorded. Never the output.
    */
   readonly saved?: readonly PoolArray[];
+  /**
+   * Whether the backward reads values of the forward (inputs, output, `saved`), as `ctx.save_for_backward` in
+   * PyTorch (default true). Such a node is freed by a `backward()` without `retainGraph`, and a second backward
+   * through it throws. Pass false only for a backward that reads nothing but `gradOutput` and shapes, and no `saved`
+   * arrays: the node then stays usable and a second `backward()` accumulates again, as through PyTorch's `add`.
+   */
+  readonly savesValues?: boolean;
 }
 
 /**
@@ -178,9 +217,14 @@ export function defineOp(options: DefineOpOptions): Tensor {
       `defineOp: "${options.name}" output holds ${options.output.length} values, shape ${formatShape(options.shape)} needs ${numel(options.shape)}`,
     );
   }
+  const saved = options.saved ?? [];
+  if (options.savesValues === false && saved.length > 0) {
+    throw new TypeError(`defineOp: "${options.name}" has saved arrays, so its backward saves values: savesValues cannot be false`);
+  }
   return recordOp(options.name, options.output, options.shape, options.inputs, options.backward, {
     borrowsGradOutput: options.borrowsGradOutput ?? false,
-    saved: options.saved ?? [],
+    saved,
+    savesValues: options.savesValues ?? true,
   });
 }
 
@@ -188,11 +232,15 @@ export function defineOp(options: DefineOpOptions): Tensor {
  * Declares that nothing but the graph holds `t`, an intermediate result its caller created and never handed out,
  * and that `consumer` is the result of the one op that read it. Its storage goes back to the pool when the graph
  * that saved it is released by `backward()` (at once when no graph saved it), so the next step reuses it. Used by
- * `Sequential` between built-in layers.
+ * `Sequential` between built-in layers. Nothing is recycled when the op that made `t` or the one that read it saved
+ * no values: such a node outlives `backward()` (a second pass may walk it), so `t` must stay valid.
  */
 export function releaseIntermediate(t: Tensor, consumer: Tensor): void {
   if (t.data.buffer === consumer.data.buffer) return; // a view or the input itself: still alive
-  const node = t.gradFn ?? consumer.gradFn;
+  const producer = t.gradFn;
+  const reader = consumer.gradFn;
+  if ((producer !== null && !producer.savesValues) || (reader !== null && !reader.savesValues)) return;
+  const node = producer ?? reader;
   if (node !== null) node._adopt(t.data);
   else releaseArray(t.data);
 }
@@ -213,15 +261,20 @@ function copyOf(a: Float32Array): Float32Array {
 }
 
 /**
- * @internal The backward pass from `root` with seed gradient `seed` (`seedOwned` when autograd made it): an iterative
- * topological walk. Gradients that nothing else can see go back to the pool once consumed.
+ * @internal The backward pass from `root` with seed gradient `gradient` (the caller's; `null` for the implicit ones of
+ * a one-element root, which autograd makes and owns): an iterative topological walk. Gradients that nothing else can
+ * see go back to the pool once consumed. A node whose saved values were freed throws before anything is computed.
  */
-export function runBackward(root: Tensor, seed: Float32Array, retainGraph: boolean, seedOwned = false): void {
+export function runBackward(root: Tensor, gradient: Float32Array | null, retainGraph: boolean): void {
+  const seedOwned = gradient === null;
+  const ones = (): Float32Array => takeArray(root.numel).fill(1);
   if (root.gradFn === null) {
-    accumulateLeaf(root, seed, seedOwned);
+    accumulateLeaf(root, gradient ?? ones(), seedOwned);
     return;
   }
-  // Iterative depth-first post-order over tensors that have a grad_fn (no recursion: deep chains are fine).
+  // Iterative depth-first post-order over tensors that have a grad_fn (no recursion: deep chains are fine). A node
+  // whose saved values were freed stops the pass before anything is computed or accumulated.
+  if (root.gradFn.released) throw secondTimeError(root.gradFn);
   const order: Tensor[] = [];
   const visited = new Set<Tensor>([root]);
   const stack: Tensor[] = [root];
@@ -235,6 +288,7 @@ export function runBackward(root: Tensor, seed: Float32Array, retainGraph: boole
       cursor[top] = i + 1;
       const child = inputs[i]!;
       if (child.gradFn !== null && !visited.has(child)) {
+        if (child.gradFn.released) throw secondTimeError(child.gradFn);
         visited.add(child);
         stack.push(child);
         cursor.push(0);
@@ -246,7 +300,7 @@ export function runBackward(root: Tensor, seed: Float32Array, retainGraph: boole
     }
   }
 
-  const grads = new Map<Tensor, GradEntry>([[root, { data: seed, owned: seedOwned }]]);
+  const grads = new Map<Tensor, GradEntry>([[root, { data: gradient ?? ones(), owned: seedOwned }]]);
   for (let o = order.length - 1; o >= 0; o--) {
     const t = order[o]!;
     const node = t.gradFn!;

@@ -86,8 +86,8 @@ describe("conversions", () => {
     expect(t.toArray()).toEqual([1, 2]);
     expect(t.detach().data).toBe(t.data);
   });
-  it("toString shows values, shape and requiresGrad", () => {
-    expect(tensor([[1, 2]], { requiresGrad: true }).toString()).toBe("tensor([[1,2]], shape=[1, 2], requiresGrad=true)");
+  it("toString is PyTorch's repr (torch.tensor([[1., 2.]], requires_grad=True)), in this API's words", () => {
+    expect(tensor([[1, 2]], { requiresGrad: true }).toString()).toBe("tensor([[1., 2.]], requiresGrad=true)");
   });
   it("shape is readonly", () => {
     const t = tensor([1, 2]);

@@ -136,23 +136,33 @@ const cases: [string, () => unknown, ErrorClass, string][] = [
   ["backward on a non-scalar", () => grad23().mul(2).backward(), ShapeError,
     "backward: grad can be implicitly created only for scalar outputs, got shape [2, 3]"],
   ["backward without grad", () => x23().sum().backward(), Error,
-    "backward: element 0 of tensors does not require grad and does not have a grad_fn"],
+    "backward: element 0 of tensors does not require grad and does not have a gradFn"],
   ["backward gradient shape", () => grad23().mul(2).backward(zeros([3, 2])), ShapeError,
-    "backward: gradient has shape [3, 2], expected the output's shape [2, 3]"],
-  ["backward gradient kind", () => grad23().mul(2).backward(untyped([1])), TypeError, "backward: gradient must be a Tensor"],
-  ["backward twice", () => {
-    const y = grad23().sum();
+    "backward: Mismatch in shape: gradient has a shape of [3, 2] and the output has a shape of [2, 3]"],
+  ["backward gradient kind", () => grad23().mul(2).backward(untyped([1])), TypeError, "backward: gradient must be a Tensor, got an array"],
+  ["backward twice through saved values", () => {
+    const y = grad23().mul(2).sum();
     y.backward();
     y.backward();
-  }, Error, 'backward: trying to backward through the graph a second time (through "sum"); pass { retainGraph: true } to the first backward() if you need to'],
+  }, Error, 'backward: Trying to backward through the graph a second time (the values saved by "mul" were freed). ' +
+    "Saved intermediate values of the graph are freed when you call backward(). " +
+    "Specify { retainGraph: true } if you need to backward through the graph a second time."],
   ["item of many", () => x23().item(), ShapeError, "item: a Tensor with 6 elements cannot be converted to Scalar"],
   ["grad of another shape", () => {
     grad23().grad = zeros([3]);
-  }, ShapeError, "grad: assigned grad has shape [3], expected the tensor's shape [2, 3]"],
+  }, ShapeError, "grad: assigned grad has data of a different size: shape [3], the tensor's is [2, 3]"],
   ["grad of another kind", () => {
     grad23().grad = untyped([1, 2]);
-  }, TypeError, "grad: expected a Tensor or null"],
+  }, TypeError, "grad: assigned grad expected to be a Tensor or null but got an array"],
   ["Tensor constructor", () => new Tensor(new Float32Array(3), [2, 2]), ShapeError, "Tensor: shape [2, 2] needs 4 values, got 3"],
+  ["requiresGrad of a non-leaf", () => {
+    grad23().mul(2).requiresGrad = false;
+  }, Error, "requiresGrad: you can only change requiresGrad flags of leaf variables. If you want to use a computed " +
+    "variable in a subgraph that doesn't require differentiation use detach()"],
+  ["grad of a number", () => {
+    grad23().grad = untyped(0);
+  }, TypeError, "grad: assigned grad expected to be a Tensor or null but got number"],
+  ["backward gradient null", () => grad23().mul(2).backward(untyped(null)), TypeError, "backward: gradient must be a Tensor, got null"],
 ];
 
 describe("bad input raises the exact error", () => {
@@ -166,6 +176,12 @@ describe("bad input raises the exact error", () => {
     expect(caught, "no error was thrown").toBeInstanceOf(errorClass);
     expect((caught as Error).constructor).toBe(errorClass);
     expect((caught as Error).message).toBe(message);
+  });
+  it("every message starts with where it comes from and names this API's options, not PyTorch's snake_case", () => {
+    for (const [, , , message] of cases) {
+      expect(message).toMatch(/^[A-Za-z][\w.]*: \S/);
+      expect(message).not.toMatch(/\b[a-z]+_[a-z_]+\b/);
+    }
   });
   it("ShapeError is an Error subclass with its own name", () => {
     const e = new ShapeError("x");

@@ -13,6 +13,8 @@ export { add, sub, mul, div, pow, neg, exp, log, sqrt, abs, tanh, sigmoid, relu 
 export { sum, mean, max, argmax, logsumexp, softmax, logSoftmax } from "./ops/reduce.js";
 export { matmul } from "./ops/matmul.js";
 export { reshape, flatten, squeeze, unsqueeze, permute, transpose, t, clone } from "./ops/movement.js";
+export { setPrintOptions, getPrintOptions } from "./format.js";
+export type { PrintOptions, SetPrintOptionsOptions } from "./format.js";
 export { gradcheck } from "./gradcheck.js";
 export type { GradcheckOptions } from "./gradcheck.js";
 export { ShapeError, GradcheckError } from "./errors.js";

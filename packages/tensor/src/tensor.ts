@@ -1,12 +1,16 @@
 // Tensor: a contiguous row-major Float32Array, a readonly shape, and the autograd fields; methods call ops/.
 import { runBackward, type Node } from "./autograd.js";
 import { ShapeError } from "./errors.js";
-import { releaseArray, takeArray } from "./pool.js";
+import { releaseArray } from "./pool.js";
 import { formatShape, numel, sameShape, type Shape } from "./shape.js";
+import { formatTensor } from "./format.js";
 import * as ew from "./ops/elementwise.js";
 import * as red from "./ops/reduce.js";
 import * as mv from "./ops/movement.js";
 import { matmul } from "./ops/matmul.js";
+
+/** Node's `util.inspect.custom` (a registered symbol: no `node:util` import, so this stays browser-safe). */
+const inspectCustom: unique symbol = Symbol.for("nodejs.util.inspect.custom");
 
 /** Nested arrays of numbers, as `toArray()` returns and `tensor()` accepts. */
 export type NestedArray = number | readonly NestedArray[];
@@ -67,7 +71,8 @@ export class Tensor {
   set requiresGrad(value: boolean) {
     if (this.node !== null && !value) {
       throw new Error(
-        "requiresGrad: you can only change requiresGrad flags of leaf variables; use detach() for a non-leaf tensor",
+        "requiresGrad: you can only change requiresGrad flags of leaf variables. If you want to use a computed " +
+          "variable in a subgraph that doesn't require differentiation use detach()",
       );
     }
     this.requiresGradFlag = value;
@@ -85,10 +90,13 @@ export class Tensor {
 
   set grad(value: Tensor | null) {
     if (value !== null) {
-      if (!(value instanceof Tensor)) throw new TypeError("grad: expected a Tensor or null");
+      if (!(value instanceof Tensor)) {
+        throw new TypeError(`grad: assigned grad expected to be a Tensor or null but got ${describeKind(value)}`);
+      }
       if (!sameShape(value.shape, this.shape)) {
         throw new ShapeError(
-          `grad: assigned grad has shape ${formatShape(value.shape)}, expected the tensor's shape ${formatShape(this.shape)}`,
+          `grad: assigned grad has data of a different size: shape ${formatShape(value.shape)}, the tensor's is ` +
+            formatShape(this.shape),
         );
       }
     }
@@ -151,30 +159,33 @@ export class Tensor {
 
   /**
    * Back-propagates from this tensor, accumulating (`+=`) into `.grad` of every leaf that requires grad.
-   * On a scalar the seed is 1; otherwise pass `gradient` of this tensor's shape. The graph is released afterwards.
+   * On a scalar the seed is 1; otherwise pass `gradient` of this tensor's shape. Afterwards, as in PyTorch, the values
+   * the ops saved for their backward are freed (unless `retainGraph`): a second `backward()` through a graph of ops that
+   * saved nothing (`add`, `sub`, `neg`, `sum`, `mean()`, reshapes, transposes, `clone`) accumulates again, and one
+   * through freed values throws "Trying to backward through the graph a second time" before changing any grad.
    */
   backward(gradient?: Tensor, options: BackwardOptions = {}): void {
     if (!this.requiresGrad) {
-      throw new Error("backward: element 0 of tensors does not require grad and does not have a grad_fn");
+      throw new Error("backward: element 0 of tensors does not require grad and does not have a gradFn");
     }
-    let seed: Float32Array;
+    let seed: Float32Array | null = null; // null: the implicit 1, made by autograd once the graph is checked
     if (gradient === undefined) {
       if (this.numel !== 1) {
         throw new ShapeError(
           `backward: grad can be implicitly created only for scalar outputs, got shape ${formatShape(this.shape)}`,
         );
       }
-      seed = takeArray(1).fill(1);
     } else {
-      if (!(gradient instanceof Tensor)) throw new TypeError("backward: gradient must be a Tensor");
+      if (!(gradient instanceof Tensor)) throw new TypeError(`backward: gradient must be a Tensor, got ${describeKind(gradient)}`);
       if (gradient.numel !== this.numel || (gradient.ndim !== 0 && !sameShape(gradient.shape, this.shape))) {
         throw new ShapeError(
-          `backward: gradient has shape ${formatShape(gradient.shape)}, expected the output's shape ${formatShape(this.shape)}`,
+          `backward: Mismatch in shape: gradient has a shape of ${formatShape(gradient.shape)} and the output has a ` +
+            `shape of ${formatShape(this.shape)}`,
         );
       }
       seed = gradient.data;
     }
-    runBackward(this, seed, options.retainGraph ?? false, gradient === undefined);
+    runBackward(this, seed, options.retainGraph ?? false);
   }
 
   /** A tensor sharing this one's data, cut from the graph (no grad). */
@@ -197,8 +208,24 @@ export class Tensor {
     return this;
   }
 
+  /**
+   * PyTorch's repr, with this API's names: `tensor([[1., 2.], [3., 4.]], requiresGrad=true)`, `gradFn=<mul>` for a
+   * result of an op, `shape=[0, 3]` for an empty tensor; summarised with "..." past 1000 elements (see
+   * {@link setPrintOptions}).
+   */
   toString(): string {
-    return `tensor(${JSON.stringify(this.toArray())}, shape=${formatShape(this.shape)}${this.requiresGrad ? ", requiresGrad=true" : ""})`;
+    const empty = this.numel === 0 && this.ndim !== 1 ? [`shape=${formatShape(this.shape)}`] : [];
+    return formatTensor(this.data, this.shape, [...empty, ...this.gradSuffix()]);
+  }
+
+  /** What `console.log(t)` shows in Node: {@link Tensor.toString} with the shape always given. */
+  [inspectCustom](): string {
+    return formatTensor(this.data, this.shape, [`shape=${formatShape(this.shape)}`, ...this.gradSuffix()]);
+  }
+
+  private gradSuffix(): string[] {
+    if (this.node !== null) return [`gradFn=<${this.node.name}>`];
+    return this.requiresGradFlag ? ["requiresGrad=true"] : [];
   }
 
   // Element-wise, with broadcasting.
@@ -234,7 +261,10 @@ export class Tensor {
   sum(dim?: number | readonly number[], keepdim = false): Tensor { return red.sum(this, dim, keepdim); }
   /** Mean over `dim` (all dims when omitted). */
   mean(dim?: number | readonly number[], keepdim = false): Tensor { return red.mean(this, dim, keepdim); }
-  /** Maximum values over `dim` (all dims when omitted); the gradient goes to the maximal element. */
+  /**
+   * Maximum values over `dim` (all dims when omitted; a list of dims is `amax`). The gradient goes to the index
+   * `torch.max(x, dim)` returns (one dim), or is shared between ties (all dims, a list), as PyTorch, NaN included.
+   */
   max(dim?: number | readonly number[], keepdim = false): Tensor { return red.max(this, dim, keepdim); }
   /** Indices of the maxima over `dim` (of the flattened tensor when omitted), as float values; no gradient. */
   argmax(dim?: number, keepdim = false): Tensor { return red.argmax(this, dim, keepdim); }
@@ -242,7 +272,7 @@ export class Tensor {
   logsumexp(dim: number | readonly number[], keepdim = false): Tensor { return red.logsumexp(this, dim, keepdim); }
   /** Softmax along `dim`, stable. */
   softmax(dim: number): Tensor { return red.softmax(this, dim); }
-  /** Log-softmax along `dim`, stable (`x − logsumexp(x)`), with a direct backward. */
+  /** Log-softmax along `dim`, stable (`(x − max) − log Σ exp(x − max)`, as PyTorch), with a direct backward. */
   logSoftmax(dim: number): Tensor { return red.logSoftmax(this, dim); }
 
   /** Matrix product with `torch.matmul`'s rules (1-D, 2-D and broadcast batched operands). */
@@ -265,4 +295,11 @@ export class Tensor {
   squeeze(dim?: number): Tensor { return mv.squeeze(this, dim); }
   /** Inserts a size-1 dim at `dim`. */
   unsqueeze(dim: number): Tensor { return mv.unsqueeze(this, dim); }
+}
+
+/** How a wrong value appears in a message: its kind, `null`, or "an array". */
+function describeKind(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  return typeof x === "object" ? (x.constructor?.name ?? "object") : typeof x;
 }

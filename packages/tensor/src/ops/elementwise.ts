@@ -22,30 +22,35 @@ function checkSelf(x: unknown, op: string): asserts x is Tensor {
   if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${describe(x)}`);
 }
 
+/**
+ * A broadcast binary op. `savesValues` is false for the ops whose backward reads only the incoming gradient (`add`,
+ * `sub`: PyTorch saves nothing for them, so a second `backward()` may pass through).
+ */
 function binary(
   op: string,
   a: Tensor,
   bIn: Tensor | number,
   run: BinaryRun,
   backward: (g: Float32Array, out: Float32Array, a: Tensor, b: Tensor, needs: readonly boolean[]) => (Float32Array | null)[],
+  savesValues = true,
 ): Tensor {
   checkSelf(a, op);
   const b = asTensor(bIn, op);
   const shape = sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(a.shape, b.shape, op);
   const out = broadcastBinary(run, a.data, a.shape, b.data, b.shape, shape);
-  return recordOp(op, out, shape, [a, b], (g, needs) => backward(g, out, a, b, needs));
+  return recordOp(op, out, shape, [a, b], (g, needs) => backward(g, out, a, b, needs), { savesValues });
 }
 
 /** Element-wise `a + b` with broadcasting. */
 export function add(a: Tensor, b: Tensor | number): Tensor {
   // d/da = 1, d/db = 1 (autograd sums broadcast dims back).
-  return binary("add", a, b, addRun, (g) => [g, g]);
+  return binary("add", a, b, addRun, (g) => [g, g], false);
 }
 
 /** Element-wise `a − b` with broadcasting. */
 export function sub(a: Tensor, b: Tensor | number): Tensor {
   // d/da = 1, d/db = −1.
-  return binary("sub", a, b, subRun, (g, _o, _a, _b, needs) => [g, needs[1] ? g.map((v) => -v) : null]);
+  return binary("sub", a, b, subRun, (g, _o, _a, _b, needs) => [g, needs[1] ? g.map((v) => -v) : null], false);
 }
 
 /** Element-wise `a · b` with broadcasting. */
@@ -133,9 +138,18 @@ function unary(
   });
 }
 
-/** `−x`. */
+/** `−x`. d/dx = −1: the backward reads only the gradient (PyTorch saves nothing for `neg`). */
 export function neg(x: Tensor): Tensor {
-  return unary("neg", x, (v) => -v, (g) => -g);
+  checkSelf(x, "neg");
+  const xd = x.data;
+  const out = takeArray(xd.length);
+  for (let i = 0; i < out.length; i++) out[i] = -xd[i]!;
+  const backward = (g: Float32Array): Float32Array[] => {
+    const gx = takeArray(g.length);
+    for (let i = 0; i < gx.length; i++) gx[i] = -g[i]!;
+    return [gx];
+  };
+  return recordOp("neg", out, x.shape, [x], backward, { savesValues: false });
 }
 
 /** `e^x`. d/dx = e^x. */
@@ -173,7 +187,10 @@ export function sigmoid(x: Tensor): Tensor {
   );
 }
 
-/** max(x, 0) (NaN stays NaN). d/dx = 1 where x > 0, else 0 (0 at the kink, as PyTorch): the backward is a mask pass. */
+/**
+ * max(x, 0) (NaN stays NaN). d/dx = 0 where x <= 0, else 1 (0 at the kink; 1 at NaN, which passes the gradient on, as
+ * PyTorch's `threshold_backward`): the backward is a mask pass.
+ */
 export function relu(x: Tensor): Tensor {
   checkSelf(x, "relu");
   const xd = x.data;
@@ -185,7 +202,7 @@ export function relu(x: Tensor): Tensor {
   }
   return recordOp("relu", out, x.shape, [x], (g) => {
     const gx = takeArray(n);
-    for (let i = 0; i < n; i++) gx[i] = xd[i]! > 0 ? g[i]! : 0;
+    for (let i = 0; i < n; i++) gx[i] = xd[i]! <= 0 ? 0 : g[i]!;
     return [gx];
   });
 }

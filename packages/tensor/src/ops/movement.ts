@@ -15,9 +15,9 @@ function checkTensor(x: unknown, op: string): asserts x is Tensor {
   if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${x === null ? "null" : typeof x}`);
 }
 
-/** A tensor sharing `x`'s data under a new shape; the gradient passes through unchanged. */
+/** A tensor sharing `x`'s data under a new shape; the gradient passes through unchanged (no values saved). */
 function sameData(x: Tensor, shape: readonly number[], op: string): Tensor {
-  return recordOp(op, x.data, shape, [x], (g) => [g]);
+  return recordOp(op, x.data, shape, [x], (g) => [g], { savesValues: false });
 }
 
 /** `x` with a new shape of the same size; one entry may be −1. */
@@ -99,8 +99,8 @@ export function permute(x: Tensor, dims: readonly number[], op = "permute"): Ten
   const out = permuteCopy(x.data, x.shape, perm);
   const inverse = new Array<number>(perm.length);
   perm.forEach((p, i) => (inverse[p] = i));
-  // The gradient is permuted back by the inverse permutation.
-  return recordOp(op, out, shape, [x], (g) => [permuteCopy(g, shape, inverse)]);
+  // The gradient is permuted back by the inverse permutation (no values saved).
+  return recordOp(op, out, shape, [x], (g) => [permuteCopy(g, shape, inverse)], { savesValues: false });
 }
 
 /** Swaps `dim0` and `dim1`. */
@@ -122,8 +122,8 @@ export function t(x: Tensor): Tensor {
   return x.ndim < 2 ? sameData(x, x.shape, "t") : transpose(x, 0, 1);
 }
 
-/** A copy of the data; the gradient passes through. */
+/** A copy of the data; the gradient passes through (no values saved). */
 export function clone(x: Tensor): Tensor {
   checkTensor(x, "clone");
-  return recordOp("clone", x.data.slice(), x.shape, [x], (g) => [g]);
+  return recordOp("clone", x.data.slice(), x.shape, [x], (g) => [g], { savesValues: false });
 }

@@ -44,8 +44,8 @@ export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   const dims = dimsOf(x, dim, "sum");
   const shape = reducedShape(x.shape, dims, keepdim);
   const out = sumOverDims(x.data, x.shape, dims, numel(shape));
-  // d/dx = 1 on every reduced element.
-  return recordOp("sum", out, shape, [x], (g) => [expandReduced(g, x, dims, 1)]);
+  // d/dx = 1 on every reduced element (no values saved).
+  return recordOp("sum", out, shape, [x], (g) => [expandReduced(g, x, dims, 1)], { savesValues: false });
 }
 
 /** Mean over `dim` (every dim when omitted). */
@@ -58,14 +58,17 @@ export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   for (const d of dims) count *= x.shape[d]!;
   const out = sumOverDims(x.data, x.shape, dims, numel(shape));
   for (let i = 0; i < out.length; i++) out[i] = out[i]! / count;
-  // d/dx = 1/count on every reduced element.
-  return recordOp("mean", out, shape, [x], (g) => [expandReduced(g, x, dims, 1 / count)]);
+  // d/dx = 1/count on every reduced element. PyTorch 1.13 saves the input for mean over given dims (not for mean()):
+  // a second backward through it throws there, and so here.
+  return recordOp("mean", out, shape, [x], (g) => [expandReduced(g, x, dims, 1 / count)], { savesValues: dim !== undefined });
 }
 
 /**
- * Maximum values over `dim`. With a single `dim` the gradient goes to the first maximal element (the index
- * `torch.max(x, dim)` returns); over all dims (or a list) it is shared evenly between ties, as `torch.max(x)`/`amax`.
- * NaN propagates.
+ * Maximum values over `dim`, NaN propagating, with PyTorch's three gradients:
+ * - one `dim` (`torch.max(x, dim)`): the gradient goes to the index it returns, the first NaN or else the first maximum;
+ * - no `dim` (`torch.max(x)`): shared evenly between the maxima, or between the NaNs when the result is NaN;
+ * - a list of dims (`torch.amax(x, dims)`): shared evenly between the maxima; a slice whose maximum is NaN has no
+ *   maximum to share it, and its gradient is NaN.
  */
 export function max(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   checkTensor(x, "max");
@@ -111,13 +114,19 @@ export function max(x: Tensor, dim?: Dims, keepdim = false): Tensor {
     const v = xd[i]!;
     if (v > out[o]! || v !== v) out[o] = v;
   }
+  const all = dim === undefined;
   return recordOp("max", out, shape, [x], (g) => {
+    // max(): the maxima, or the NaNs when the result is NaN (evenly_distribute_backward); amax: x == result only.
+    const hit = (v: number, m: number): boolean => v === m || (all && m !== m && v !== v);
     const ties = takeZeros(out.length);
-    for (let i = 0; i < xd.length; i++) if (xd[i] === out[map[i]!]) ties[map[i]!]! += 1;
+    for (let i = 0; i < xd.length; i++) if (hit(xd[i]!, out[map[i]!]!)) ties[map[i]!]! += 1;
     const gx = takeZeros(xd.length);
     for (let i = 0; i < xd.length; i++) {
       const o = map[i]!;
-      if (xd[i] === out[o]) gx[i] = g[o]! / ties[o]!;
+      // amax is (g / count) · mask: NaN off the mask where g / count is not finite (a slice without a maximum has
+      // count 0); max() fills the mask only.
+      if (hit(xd[i]!, out[o]!)) gx[i] = g[o]! / ties[o]!;
+      else if (!all && !Number.isFinite(g[o]! / ties[o]!)) gx[i] = NaN;
     }
     return [gx];
   });
@@ -197,11 +206,22 @@ export function logsumexp(x: Tensor, dim: number | readonly number[], keepdim = 
   });
 }
 
-/** Per (outer, inner) lane along `dim`: max and log-sum-exp in float64. */
+/**
+ * Below this magnitude of a lane's max m, `m + log Σ` is formed in float64 (an error of at most 2^-29, below the float32
+ * resolution of any result, and the values of earlier versions bit for bit); from it on, `log Σ` would drown in `m`,
+ * so the two are kept apart and subtracted one after the other, as PyTorch computes `(x − m) − log Σ`.
+ */
+const FUSED_LSE_LIMIT = 2 ** 24;
+
+/**
+ * Per (outer, inner) lane along `dim`, in float64: `shift` and `tail` such that log-softmax is `(x − shift) − tail`
+ * (`m + log Σ exp(x − m)` and 0 for a moderate max m, else `m` and `log Σ`). A lane holding NaN or +inf, or only −inf,
+ * gives NaN everywhere, as PyTorch (`x − m` is NaN there).
+ */
 function rowLse(x: Tensor, dim: number, op: string): { lse: Float64Array; outer: number; size: number; inner: number } {
   const d = normalizeDim(dim, x.ndim, op);
   const { outer, size, inner } = splitAt(x.shape, d);
-  const lse = new Float64Array(outer * inner);
+  const lse = new Float64Array(2 * outer * inner);
   const xd = x.data;
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < inner; j++) {
@@ -212,8 +232,16 @@ function rowLse(x: Tensor, dim: number, op: string): { lse: Float64Array; outer:
         if (v > m || v !== v) m = v;
       }
       let acc = 0;
-      if (Number.isFinite(m)) for (let s = 0; s < size; s++) acc += Math.exp(xd[base + s * inner]! - m);
-      lse[o * inner + j] = Number.isFinite(m) ? m + Math.log(acc) : m;
+      for (let s = 0; s < size; s++) acc += Math.exp(xd[base + s * inner]! - m);
+      const tail = Math.log(acc);
+      const lane = 2 * (o * inner + j);
+      if (Math.abs(m) < FUSED_LSE_LIMIT) {
+        lse[lane] = m + tail;
+        lse[lane + 1] = 0;
+      } else {
+        lse[lane] = m;
+        lse[lane + 1] = tail;
+      }
     }
   }
   return { lse, outer, size, inner };
@@ -223,7 +251,7 @@ function checkDim(dim: unknown, op: string): asserts dim is number {
   if (typeof dim !== "number") throw new TypeError(`${op}: dim must be a number, got ${typeof dim}`);
 }
 
-/** Softmax along `dim`: `exp(x − logsumexp(x))`, stable for any magnitude. */
+/** Softmax along `dim`: `exp((x − max) − log Σ exp(x − max))`, stable for any magnitude. */
 export function softmax(x: Tensor, dim: number): Tensor {
   checkTensor(x, "softmax");
   checkDim(dim, "softmax");
@@ -232,10 +260,11 @@ export function softmax(x: Tensor, dim: number): Tensor {
   const out = takeZeros(xd.length);
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < inner; j++) {
-      const l = lse[o * inner + j]!;
+      const shift = lse[2 * (o * inner + j)]!;
+      const tail = lse[2 * (o * inner + j) + 1]!;
       for (let s = 0; s < size; s++) {
         const i = (o * size + s) * inner + j;
-        out[i] = Math.exp(xd[i]! - l);
+        out[i] = Math.exp(xd[i]! - shift - tail);
       }
     }
   }
@@ -259,7 +288,7 @@ export function softmax(x: Tensor, dim: number): Tensor {
   });
 }
 
-/** Log-softmax along `dim`: `x − logsumexp(x)`, never `log(softmax(x))`. */
+/** Log-softmax along `dim`: `(x − max) − log Σ exp(x − max)`, as PyTorch; never `log(softmax(x))`. */
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   checkTensor(x, "logSoftmax");
   checkDim(dim, "logSoftmax");
@@ -268,10 +297,11 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
   const out = takeZeros(xd.length);
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < inner; j++) {
-      const l = lse[o * inner + j]!;
+      const shift = lse[2 * (o * inner + j)]!;
+      const tail = lse[2 * (o * inner + j) + 1]!;
       for (let s = 0; s < size; s++) {
         const i = (o * size + s) * inner + j;
-        out[i] = xd[i]! - l;
+        out[i] = xd[i]! - shift - tail;
       }
     }
   }
