@@ -137,7 +137,7 @@ export function readCheckpoint(path: string, { withOptimizer = true } = {}): Che
   if (fnv1a(optBytes) !== hash) {
     throw new Error(`the optimizer state ${optFinal} does not belong to ${path} (hash ${fnv1a(optBytes)}, expected ${hash})`);
   }
-  const opt = loadSafetensors(optBytes);
+  const opt = loadSafetensors(optBytes, { name: optFinal }); // the checkpoint itself is named by the caller
   return { model: file.tensors, run, optimizer: decodeOptimizer(opt.tensors, opt.metadata) };
 }
 

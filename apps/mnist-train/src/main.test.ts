@@ -324,7 +324,7 @@ describe("mnist-train CLI", () => {
   });
 
   it.each([
-    [["--eval", html], new RegExp(`^mnist-train: --eval ${html} cannot be read as a checkpoint: .+`)],
+    [["--eval", html], new RegExp(`^mnist-train: --eval ${html} cannot be read as a checkpoint: not a safetensors file .+`)],
     [["--eval", empty], new RegExp(`^mnist-train: --eval ${empty} cannot be read as a checkpoint: .+`)],
     [["--resume", html], new RegExp(`^mnist-train: --resume ${html} cannot be read as a checkpoint: .+`)],
     [["predict", "--checkpoint", html], new RegExp(`^mnist-train: --checkpoint ${html} cannot be read as a checkpoint: .+`)],
