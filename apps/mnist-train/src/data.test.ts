@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { MnistData } from "@tsgrad/data";
+import type { MnistData } from "@tsgrad/data/node";
 import { cliWords, dataErrorMessage, embeddedNotice, loadData, type LoadDataOptions } from "./data.js";
 import { TerminalScreen } from "./terminal-screen.js";
 

@@ -1,7 +1,7 @@
 // The CLI's data loading: loadMnist with its progress in the CLI's words (one line offline, details with --verbose)
 // and its errors translated from the API's option names into the CLI's flags.
 import { join } from "node:path";
-import { defaultCacheDir, loadMnist, type MnistData, type MnistProgress } from "@tsgrad/data";
+import { defaultCacheDir, loadMnist, type MnistData, type MnistProgress } from "@tsgrad/data/node";
 import type { DataOptions, DatasetName } from "./cli.js";
 import { count } from "./text.js";
 

@@ -1,5 +1,5 @@
 // IDX files (the MNIST format): bytes, raw or gzip, → dims and a Uint8Array view; MNIST split validation. No I/O.
-import { gunzipSync } from "node:zlib";
+import { gunzip } from "./gunzip.js";
 
 /** A parsed IDX file of unsigned bytes: its dimension sizes and the row-major values. */
 export interface IdxArray {
@@ -51,7 +51,7 @@ export function parseIdx(bytes: Uint8Array, options: ParseIdxOptions = {}): IdxA
   let raw = bytes;
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
-      raw = gunzipSync(bytes);
+      raw = gunzip(bytes);
     } catch (error) {
       throw new IdxError(
         `${where}: corrupt gzip stream: expected a complete gzip file, got ${bytes.length} compressed bytes that ` +

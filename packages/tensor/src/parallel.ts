@@ -24,11 +24,14 @@ let pool: Pool | null = null;
 export const PARALLEL_MIN_MACS = 1 << 19;
 
 /**
- * Sets how workers are started (e.g. `(src) => new Worker(src, { eval: true })` from `node:worker_threads`). Until a
- * factory is set, every product runs on the calling thread; with one, on {@link getNumThreads} threads.
+ * Sets how workers are started (e.g. `(src) => new Worker(src, { eval: true })` from `node:worker_threads`, or
+ * `(src) => new Worker(URL.createObjectURL(new Blob([src], { type: "text/javascript" })))` in a browser). Until a
+ * factory is set, every product runs on the calling thread; with one, on {@link getNumThreads} threads. Without shared
+ * memory, setting one while the default thread count is above 1 warns as {@link setNumThreads} does.
  */
 export function setWorkerFactory(f: WorkerFactory | null): void {
   factory = f;
+  if (f !== null && requested === null && coreCount() > 1) checkSharedMemory("setWorkerFactory", coreCount());
   resetPool();
 }
 
@@ -37,16 +40,43 @@ export function setWorkerFactory(f: WorkerFactory | null): void {
  * no worker is started. Results are bit-identical whatever the count: each element is summed in the same order.
  * The default is the number of cores where the runtime tells it (`navigator.hardwareConcurrency`: browsers, Node ≥ 21),
  * else 1 (Node 20: pass `os.availableParallelism()`, as the app does).
+ *
+ * Threads share memory: where there is no `SharedArrayBuffer` (a web page that is not cross-origin isolated), asking
+ * for more than 1 warns once with `console.warn` and products run on 1 thread. On a browser's main thread, which may
+ * not block, the calling thread spins while the workers finish their share.
  */
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new RangeError(`setNumThreads: expected an integer in [1, 256], got ${n}`);
   requested = n;
+  if (n > 1) checkSharedMemory("setNumThreads", n);
   resetPool();
 }
 
-/** The threads large products will use (1 until a worker factory is set). */
+/**
+ * The threads large products will use: 1 until a worker factory is set, and 1 where memory cannot be shared with
+ * workers (no `SharedArrayBuffer`, or a page that is not cross-origin isolated).
+ */
 export function getNumThreads(): number {
-  return factory === null ? 1 : (requested ?? coreCount());
+  return factory === null || !sharedMemoryAvailable() ? 1 : (requested ?? coreCount());
+}
+
+/** Whether workers can share memory: `SharedArrayBuffer` exists and the page (if any) is cross-origin isolated. */
+function sharedMemoryAvailable(): boolean {
+  return typeof SharedArrayBuffer !== "undefined"
+    && (globalThis as { crossOriginIsolated?: unknown }).crossOriginIsolated !== false;
+}
+
+let warnedNoSharedMemory = false;
+
+/** Warns once (per program) that `threads` threads were asked for where memory cannot be shared. */
+function checkSharedMemory(where: string, threads: number): void {
+  if (sharedMemoryAvailable() || warnedNoSharedMemory) return;
+  warnedNoSharedMemory = true;
+  (globalThis as { console?: { warn(message: string): void } }).console?.warn(
+    `${where}: ${threads} threads need SharedArrayBuffer, which is not available here (a web page has it only when ` +
+      "it is cross-origin isolated); running on 1 thread. To use threads, serve the page with the headers " +
+      "\"Cross-Origin-Opener-Policy: same-origin\" and \"Cross-Origin-Embedder-Policy: require-corp\".",
+  );
 }
 
 function coreCount(): number {
@@ -208,8 +238,10 @@ class Pool {
       compute(c * chunk, Math.min(size, (c + 1) * chunk));
       done = Atomics.add(ctl, DONE, 1) + 1;
     }
-    // Wait for the chunks the workers claimed; then close the claims until the next task.
-    for (let d = done; d < count; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
+    // Wait for the chunks the workers claimed (spinning where this thread may not block: a browser's main thread, as
+    // Emscripten's does); then close the claims until the next task.
+    if (mayBlock()) for (let d = done; d < count; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
+    else while (Atomics.load(ctl, DONE) < count);
     Atomics.store(ctl, NEXT, CLOSED);
   }
 
@@ -221,6 +253,21 @@ class Pool {
     for (const w of this.workers) void w.terminate();
     this.workers.length = 0;
   }
+}
+
+let blocking: boolean | null = null;
+
+/** Whether this thread may block in `Atomics.wait`: a browser's main thread may not (it throws there). */
+function mayBlock(): boolean {
+  if (blocking === null) {
+    try {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1); // "not-equal" at once where waiting is allowed
+      blocking = true;
+    } catch {
+      blocking = false;
+    }
+  }
+  return blocking;
 }
 
 /** The calling thread's instance of the kernel module on the pool's shared memory. */
