@@ -146,7 +146,7 @@ describe("distributions", () => {
 // Each check bounds a statistic that a sound generator crosses with probability about 1e-5 for a seed picked at
 // random: |z| ≤ Z_BOUND (two-sided normal tail 1.0e-5) for z-scores, and for chi-square statistics turned into a
 // z-score (Wilson–Hilferty, so a fit that is too good fails too); √n·D ≤ KS_BOUND (2·e^(−2·2.47²) = 1.0e-5) for
-// Kolmogorov–Smirnov. There are about 160 such bounds in this file, so a false alarm would come once in ~600 choices
+// Kolmogorov–Smirnov. There are about 220 such bounds in this file, so a false alarm would come once in ~450 choices
 // of seeds. The seeds are fixed: every run draws the same numbers, the outcome never changes (nothing here can be
 // flaky), and a failure after a change to the generator is a finding, not noise.
 const Z_BOUND = 4.42;
