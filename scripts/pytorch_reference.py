@@ -3,10 +3,13 @@ CrossEntropyLoss, Adam(lr=1e-3), batch 64, shuffled, pixels/255 (torchvision's T
 
 Usage (Debian: apt-get install python3-torch):
     /usr/bin/python3 scripts/pytorch_reference.py /usr/share/datasets/fashion-mnist --epochs 10 --seed 1
-Prints one line per epoch: epoch, mean training loss, test loss, test accuracy, seconds.
+Prints one line per epoch: epoch, mean training loss, test loss, test accuracy, seconds. With --metrics PATH it also
+writes one JSON record per epoch, with the fields of mnist-train's --metrics (trainLoss, testLoss, testAccuracy as a
+fraction, seconds), for scripts/seed_study.py.
 """
 import argparse
 import gzip
+import json
 import os
 import struct
 import time
@@ -34,6 +37,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--metrics", help="JSON lines, one record per epoch (as mnist-train --metrics)")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -45,6 +49,7 @@ def main():
     loss_fn = nn.CrossEntropyLoss()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x_train, y_train), batch_size=64, shuffle=True)
+    records = []
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
         total, seen = 0.0, 0
@@ -60,9 +65,17 @@ def main():
         with torch.no_grad():
             logits = model(x_test)
             test_loss = loss_fn(logits, y_test).item()
-            acc = (logits.argmax(1) == y_test).float().mean().item()
+            acc = (logits.argmax(1) == y_test).sum().item() / len(y_test)
+        seconds = time.perf_counter() - t0
         print(f"epoch {epoch} train loss {total / seen:.4f} test loss {test_loss:.4f} test accuracy {acc * 100:.2f}% "
-              f"{time.perf_counter() - t0:.1f} s", flush=True)
+              f"{seconds:.1f} s", flush=True)
+        if args.metrics:
+            records.append({"epoch": epoch, "trainLoss": total / seen, "testLoss": test_loss, "testAccuracy": acc,
+                            "seconds": seconds})
+            tmp = args.metrics + ".tmp"
+            with open(tmp, "w") as f:
+                f.write("".join(json.dumps(r) + "\n" for r in records))
+            os.replace(tmp, args.metrics)
 
 
 if __name__ == "__main__":

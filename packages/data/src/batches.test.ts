@@ -1,6 +1,6 @@
 // DataLoader: coverage of every index per epoch, dropLast, seeded shuffling and resume, batch contents; TensorDataset.
 import { Generator, ShapeError, tensor } from "@tsgrad/tensor";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { DataLoader, TensorDataset, type Batch } from "./batches.js";
 
 /** n images of 784 bytes whose first two pixels spell the sample index (low byte, high byte); label = index % 10. */
@@ -174,5 +174,85 @@ describe("TensorDataset", () => {
     expect(() => new TensorDataset(inputs, tensor([1, 2]))).toThrow(
       "TensorDataset: expected inputs [N, ...] and targets [N], got [5, 2, 2] and [2]",
     );
+  });
+});
+
+// The shuffle over many epochs (issue 16). Each statistic is bounded where a sound shuffle crosses it with probability
+// about 1e-5 (|z| ≤ 4.42, chi-square through Wilson–Hilferty); the seeds are fixed, so the outcome never changes.
+describe("DataLoader: the shuffle, statistically", () => {
+  const Z_BOUND = 4.42;
+  const chiSquareZ = (chi2: number, df: number): number => {
+    const c = 2 / (9 * df);
+    return (Math.cbrt(chi2 / df) - (1 - c)) / Math.sqrt(c);
+  };
+  const n = 1000;
+  const ids = new TensorDataset(tensor(Array.from({ length: n }, (_, i) => [i])), tensor(Array.from({ length: n }, (_, i) => i)));
+
+  /** Batch index of every sample in each of `epochs` shuffled epochs of batch 64 (15 of 64, the last of 40). */
+  function batchOfSample(epochs: number, seed: number): Int32Array[] {
+    const loader = new DataLoader(ids, { batchSize: 64, shuffle: true, generator: new Generator(seed) });
+    return Array.from({ length: epochs }, () => {
+      const where = new Int32Array(n).fill(-1);
+      let b = 0;
+      for (const { targets } of loader) {
+        for (const id of targets.data) where[id] = b;
+        b += 1;
+      }
+      return where;
+    });
+  }
+
+  let epochs: Int32Array[] = [];
+  beforeAll(() => {
+    epochs = batchOfSample(2000, 61);
+  });
+  const sizes = [...new Array<number>(15).fill(64), 40];
+
+  it("puts every sample in every batch equally often, the short last batch included", () => {
+    const table = new Float64Array(n * 16);
+    for (const where of epochs) for (let i = 0; i < n; i++) table[i * 16 + where[i]!]! += 1;
+    let chi2 = 0;
+    let lastChi2 = 0;
+    for (let i = 0; i < n; i++) {
+      for (let b = 0; b < 16; b++) {
+        const e = (epochs.length * sizes[b]!) / n;
+        const term = (table[i * 16 + b]! - e) ** 2 / e;
+        chi2 += term;
+        if (b === 15) lastChi2 += term;
+      }
+    }
+    // Every epoch fills each batch exactly and places each sample once: the cells' covariance is n/(n − 1) times
+    // that of independent multinomials, so Pearson's statistic is n/(n − 1) times a chi-square on (n − 1)(16 − 1) df.
+    expect(Math.abs(chiSquareZ((chi2 * (n - 1)) / n, (n - 1) * 15))).toBeLessThan(Z_BOUND);
+    // The last batch alone: each sample lands in it with p = 40/1000; statistic (1 − p)·n/(n − 1) times χ²(n − 1).
+    const p = 40 / n;
+    expect(Math.abs(chiSquareZ((lastChi2 * (n - 1)) / (n * (1 - p)), n - 1))).toBeLessThan(Z_BOUND);
+  });
+
+  it("draws each epoch's order independently of the previous epoch's (batch of a sample, epoch e against e + 1)", () => {
+    const table = new Float64Array(16 * 16);
+    for (let e = 1; e < epochs.length; e++) {
+      for (let i = 0; i < n; i++) table[epochs[e - 1]![i]! * 16 + epochs[e]![i]!]! += 1;
+    }
+    let chi2 = 0;
+    for (let b = 0; b < 16; b++) {
+      for (let c = 0; c < 16; c++) {
+        const e = ((epochs.length - 1) * sizes[b]! * sizes[c]!) / n;
+        chi2 += (table[b * 16 + c]! - e) ** 2 / e;
+      }
+    }
+    expect(Math.abs(chiSquareZ(chi2, 15 * 15))).toBeLessThan(Z_BOUND);
+  });
+
+  it("keeps the last partial batch, as PyTorch does: 60000 images in batches of 64 are 937 full ones and one of 32", () => {
+    const big = new DataLoader(
+      { images: new Uint8Array(60_000), labels: new Uint8Array(60_000) },
+      { batchSize: 64, shuffle: true, generator: new Generator(1) },
+    );
+    expect(big.length).toBe(938);
+    const shapes = [...big].map((b) => b.inputs.shape[0]);
+    expect(shapes.length).toBe(938);
+    expect(shapes.slice(0, 937).every((s) => s === 64)).toBe(true);
+    expect(shapes[937]).toBe(32);
   });
 });

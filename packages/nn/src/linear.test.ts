@@ -122,3 +122,54 @@ describe("linear: one fused node", () => {
     expect(fn).toThrow(message);
   });
 });
+
+// The reference model's initial values against PyTorch's nn.Linear law (issue 16): weights by kaiming_uniform_(a=√5),
+// biases by U(±1/√fan_in). Each bound is crossed with probability about 1e-5 by a sound initialisation (|z| ≤ 4.42;
+// √n·D ≤ 2.47 for Kolmogorov–Smirnov; end gaps ≤ 12 expected gaps, e^−12); the seeds are fixed, so never flaky.
+describe("Linear: initial values of Linear(784, 128) → Linear(128, 10) against PyTorch's law, seeds 1–8", () => {
+  /** PyTorch's bound: kaiming_uniform_(a=√5) has gain √(2/(1 + a²)), std gain/√fan_in and bound √3·std. */
+  const kaimingBound = (fanIn: number): number => Math.sqrt(3) * (Math.sqrt(2 / (1 + 5)) / Math.sqrt(fanIn));
+  const ks = (d: Float32Array, b: number): number => {
+    const s = Float64Array.from(d).sort();
+    let dist = 0;
+    for (let i = 0; i < s.length; i++) {
+      const f = (s[i]! + b) / (2 * b);
+      dist = Math.max(dist, (i + 1) / s.length - f, f - i / s.length);
+    }
+    return Math.sqrt(s.length) * dist;
+  };
+
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])("seed %d: each tensor is U(−b, b) with PyTorch's b, inside it and filling it", (seed) => {
+    const g = new Generator(seed);
+    const layers = [new Linear(784, 128, { generator: g }), new Linear(128, 10, { generator: g })];
+    for (const fc of layers) {
+      const b = kaimingBound(fc.inFeatures);
+      expect(b).toBeCloseTo(1 / Math.sqrt(fc.inFeatures), 15); // PyTorch's bias bound is the same
+      for (const t of [fc.weight, fc.bias!]) {
+        const d = t.data;
+        const n = d.length;
+        let s = 0;
+        let s2 = 0;
+        let min = Infinity;
+        let max = -Infinity;
+        for (const v of d) {
+          s += v;
+          s2 += v * v;
+          min = Math.min(min, v);
+          max = Math.max(max, v);
+        }
+        expect(min).toBeGreaterThanOrEqual(-b);
+        expect(max).toBeLessThan(b);
+        if (n >= 100) {
+          // The gap at each end is ~Exp with mean 2b/n (a bound that means something once 12·2b/n < 2b).
+          expect(min + b).toBeLessThan((12 * 2 * b) / n);
+          expect(b - max).toBeLessThan((12 * 2 * b) / n);
+        }
+        // Mean 0 with sd b/√(3n); mean square b²/3 with sd b²·√(1/5 − 1/9)/√n.
+        expect(Math.abs(s / n / (b / Math.sqrt(3 * n)))).toBeLessThan(4.42);
+        expect(Math.abs((s2 / n - (b * b) / 3) / ((b * b * Math.sqrt(1 / 5 - 1 / 9)) / Math.sqrt(n)))).toBeLessThan(4.42);
+        expect(ks(d, b)).toBeLessThan(2.47);
+      }
+    }
+  });
+});

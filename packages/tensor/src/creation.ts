@@ -168,18 +168,47 @@ export function randn(shape: readonly number[], options: RandomOptions = {}): Te
   return new Tensor(data, shape, options.requiresGrad ?? false);
 }
 
-/** Uniform samples in [low, high) (`torch.empty(shape).uniform_(low, high)`). */
+/**
+ * Uniform samples in [low, high) (`torch.empty(shape).uniform_(low, high)`): `low + (high − low)·u` for a 24-bit
+ * uniform `u` (one draw of the generator per value, as PyTorch's float32 `uniform_`), rounded to float32. Where that
+ * rounding would leave the range (e.g. `1 + (1 − 2⁻²⁴)` rounds to 2 in [1, 2); −1/28 itself rounds below −1/28) the
+ * value is drawn again, so every value lies in [low, high) exactly; PyTorch keeps such values. `low = high` gives `low`.
+ */
 export function uniform(shape: readonly number[], low: number, high: number, options: RandomOptions = {}): Tensor {
   if (!(low <= high)) throw new RangeError(`uniform: expected low <= high, got ${low} and ${high}`);
-  const t = rand(shape, options);
-  const d = t.data;
-  for (let i = 0; i < d.length; i++) d[i] = low + (high - low) * d[i]!;
-  return t;
+  if (!Number.isFinite(low) || !Number.isFinite(high)) {
+    throw new RangeError(`uniform: expected finite low and high, got ${low} and ${high}`);
+  }
+  checkShape(shape, "uniform");
+  const g = options.generator ?? defaultGenerator;
+  const width = high - low;
+  if (!Number.isFinite(width)) throw new RangeError(`uniform: high − low overflows for ${low} and ${high}`);
+  if (width > 0 && !(nextFloat32Up(low) < high)) throw new RangeError(`uniform: no float32 value lies in [${low}, ${high})`);
+  const data = new Float32Array(numel(shape));
+  for (let i = 0; i < data.length; i++) {
+    let v = Math.fround(low + width * g.nextFloat());
+    while (width > 0 && (v >= high || v < low)) v = Math.fround(low + width * g.nextFloat());
+    data[i] = v;
+  }
+  return new Tensor(data, shape, options.requiresGrad ?? false);
+}
+
+/** The smallest float32 value ≥ x (x finite). */
+function nextFloat32Up(x: number): number {
+  const f = Math.fround(x);
+  if (f >= x) return f;
+  const bits = new Float32Array([f]);
+  const u = new Int32Array(bits.buffer);
+  u[0] = f > 0 ? u[0]! + 1 : f < 0 ? u[0]! - 1 : 1; // one step up: magnitude up if positive, down if negative
+  return bits[0]!;
 }
 
 /** A random permutation of 0…n−1 (`torch.randperm`), as float values. */
 export function randperm(n: number, options: RandomOptions = {}): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`randperm: n must be a non-negative integer, got ${n}`);
+  if (n > 16777216) {
+    throw new RangeError(`randperm: n must be at most 2^24 = 16777216 (float32 holds larger integers inexactly), got ${n}`);
+  }
   const g = options.generator ?? defaultGenerator;
   const idx = new Float32Array(n);
   for (let i = 0; i < n; i++) idx[i] = i;
