@@ -85,7 +85,8 @@ describe("Generator", () => {
     expect([...s.words]).toEqual(words);
   });
   it("rejects bad seeds and states", () => {
-    expect(() => new Generator(1.5)).toThrow(new TypeError("manualSeed: seed must be a safe integer, got 1.5"));
+    expect(() => new Generator(1.5)).toThrow(new TypeError("Generator.manualSeed: seed must be a safe integer, got 1.5"));
+    expect(() => new Generator(0).nextInt(0)).toThrow(new RangeError("Generator.nextInt: n must be in [1, 2^32], got 0"));
     expect(() => manualSeed(Number.NaN)).toThrow(TypeError);
     expect(() => new Generator().setState({ words: [1, 2, 3, -1], spareNormal: null })).toThrow(
       new TypeError("Generator.setState: expected words to be four unsigned 32-bit integers"),

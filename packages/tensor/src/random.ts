@@ -37,7 +37,7 @@ export class Generator {
 
   /** Re-seeds the generator (any integer in ±2^53) and returns it. */
   manualSeed(seed: number): this {
-    if (!Number.isSafeInteger(seed)) throw new TypeError(`manualSeed: seed must be a safe integer, got ${seed}`);
+    if (!Number.isSafeInteger(seed)) throw new TypeError(`Generator.manualSeed: seed must be a safe integer, got ${seed}`);
     this.seedValue = seed;
     // splitmix32 over both halves of the seed fills the 128-bit state; never all zero.
     let x = (seed >>> 0) ^ Math.imul(Math.floor(seed / 4294967296) | 0, 0x9e3779b9);
@@ -102,7 +102,7 @@ export class Generator {
 
   /** A uniform integer in [0, n) without modulo bias (n ≤ 2^32). */
   nextInt(n: number): number {
-    if (!Number.isInteger(n) || n <= 0 || n > 4294967296) throw new RangeError(`nextInt: n must be in [1, 2^32], got ${n}`);
+    if (!Number.isInteger(n) || n <= 0 || n > 4294967296) throw new RangeError(`Generator.nextInt: n must be in [1, 2^32], got ${n}`);
     const limit = 4294967296 - (4294967296 % n);
     for (;;) {
       const r = this.nextUint32();
