@@ -1,5 +1,6 @@
 // Every error of the layers, losses, modules and safetensors, exactly: PyTorch's sentence where PyTorch has one, this
 // API's option names (labelSmoothing, ignoreIndex, stateDict, ...), and where it comes from as the prefix.
+import { expectExactError } from "@tsgrad/testing";
 import { describe, expect, it } from "vitest";
 import { ShapeError, Tensor, randn, tensor, zeros } from "@tsgrad/tensor";
 import {
@@ -98,17 +99,7 @@ const cases: [string, () => unknown, ErrorClass, string][] = [
 const QUOTED = new Set(["data_offsets", "save_file", "__metadata__"]);
 
 describe("nn: every error, exactly", () => {
-  it.each(cases)("%s", (_name, thunk, errorClass, message) => {
-    let caught: unknown;
-    try {
-      thunk();
-    } catch (e) {
-      caught = e;
-    }
-    expect(caught, "no error was thrown").toBeInstanceOf(errorClass);
-    expect((caught as Error).constructor).toBe(errorClass);
-    expect((caught as Error).message).toBe(message);
-  });
+  it.each(cases)("%s", (_name, thunk, errorClass, message) => expectExactError(thunk, errorClass, message));
   it("every message starts with where it comes from and names this API's options, not PyTorch's snake_case", () => {
     for (const [, , , message] of cases) {
       expect(message).toMatch(/^[A-Za-z][\w.]*: \S/);

@@ -1,5 +1,6 @@
 // Every error of the optimizers and schedulers, exactly: PyTorch's sentence where PyTorch has one, this API's option
 // names (weightDecay, betas, momentum, dampening, nesterov, initialLr, paramGroups), and the class as the prefix.
+import { expectExactError } from "@tsgrad/testing";
 import { describe, expect, it } from "vitest";
 import { ShapeError, Tensor, tensor, zeros } from "@tsgrad/tensor";
 import {
@@ -112,17 +113,7 @@ const cases: [string, () => unknown, ErrorClass, string][] = [
 ];
 
 describe("optim: every error, exactly", () => {
-  it.each(cases)("%s", (_name, thunk, errorClass, message) => {
-    let caught: unknown;
-    try {
-      thunk();
-    } catch (e) {
-      caught = e;
-    }
-    expect(caught, "no error was thrown").toBeInstanceOf(errorClass);
-    expect((caught as Error).constructor).toBe(errorClass);
-    expect((caught as Error).message).toBe(message);
-  });
+  it.each(cases)("%s", (_name, thunk, errorClass, message) => expectExactError(thunk, errorClass, message));
   it("every message starts with its class and names this API's options, not PyTorch's snake_case", () => {
     for (const [, , , message] of cases) {
       expect(message).toMatch(/^(Adam|AdamW|SGD|StepLR|CosineAnnealingLR)(\.\w+)?: \S/);

@@ -1,4 +1,5 @@
 // Bad input, op by op: the exact error class and message each must raise (PyTorch's optim_error_inputs style).
+import { expectExactError } from "@tsgrad/testing";
 import { describe, expect, it } from "vitest";
 import { arange, full, rand, randn, randperm, tensor, uniform, zeros } from "./creation.js";
 import { ShapeError } from "./errors.js";
@@ -166,17 +167,7 @@ const cases: [string, () => unknown, ErrorClass, string][] = [
 ];
 
 describe("bad input raises the exact error", () => {
-  it.each(cases)("%s", (_name, thunk, errorClass, message) => {
-    let caught: unknown;
-    try {
-      thunk();
-    } catch (e) {
-      caught = e;
-    }
-    expect(caught, "no error was thrown").toBeInstanceOf(errorClass);
-    expect((caught as Error).constructor).toBe(errorClass);
-    expect((caught as Error).message).toBe(message);
-  });
+  it.each(cases)("%s", (_name, thunk, errorClass, message) => expectExactError(thunk, errorClass, message));
   it("every message starts with where it comes from and names this API's options, not PyTorch's snake_case", () => {
     for (const [, , , message] of cases) {
       expect(message).toMatch(/^[A-Za-z][\w.]*: \S/);

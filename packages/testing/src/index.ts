@@ -2,4 +2,6 @@
 export { loadGolden, loadFixture, testdataPath, testdataDir, repoRoot } from "./golden.js";
 export type { GoldenCase, GoldenTensor } from "./golden.js";
 export { allCloseMessage } from "./matchers.js";
+export { expectExactError } from "./errors.js";
+export type { ErrorClass } from "./errors.js";
 export type { CloseOptions } from "./matchers.js";
