@@ -1,8 +1,11 @@
 // Winograd's minimal filtering F(2×2, 3×3) for 3×3 stride-1 convolutions: the tile transforms on raw Float32Arrays
-// and the 16 channel products per chunk of images on the gemm dispatcher (forward, input gradient, weight gradient).
-import { gemm } from "../compute.js";
+// (JavaScript loops; SIMD in wasm/conv-kernels.ts) and the 16 channel products per chunk of images on the gemm dispatcher.
+import { gemm, getBackend } from "../compute.js";
+import { convEngine } from "../wasm/conv-engine.js";
 import type { ConvGeometry } from "./conv.js";
 import { releaseArray, takeArray, takeFloat64 } from "../pool.js";
+
+const f = Math.fround;
 
 /** Tiles per gemm: enough columns for the products to run near full speed, few enough for the scratch to stay small. */
 const TILES_PER_CHUNK = 1152;
@@ -134,15 +137,15 @@ export function outputTransform(
           for (let q = 0; q < 4; q++) {
             const m0 = m[q * plane + src]!, m1 = m[(4 + q) * plane + src]!;
             const m2 = m[(8 + q) * plane + src]!, m3 = m[(12 + q) * plane + src]!;
-            s[q] = m0 + m1 + m2;
-            s[4 + q] = m1 - m2 - m3;
+            s[q] = f(m0 + m1) + m2;
+            s[4 + q] = f(m1 - m2) - m3;
           }
           const i0 = 2 * a, j0 = 2 * b;
           for (let i = 0; i < 2 && i0 + i < outH; i++) {
             const s0 = s[4 * i]!, s1 = s[4 * i + 1]!, s2 = s[4 * i + 2]!, s3 = s[4 * i + 3]!;
             const dst = oc + (i0 + i) * outW + j0;
-            out[dst] = s0 + s1 + s2;
-            if (j0 + 1 < outW) out[dst + 1] = s1 - s2 - s3;
+            out[dst] = f(s0 + s1) + s2;
+            if (j0 + 1 < outW) out[dst + 1] = f(s1 - s2) - s3;
           }
         }
       }
@@ -176,53 +179,86 @@ export function gradOutputTransform(
           const y10 = row1 ? g[p + outW]! : 0, y11 = row1 && col1 ? g[p + outW + 1]! : 0;
           // Rows: r = A·y (4×2): (y0, y0 + y1, y0 − y1, −y1).
           const r00 = y00, r01 = y01;
-          const r10 = y00 + y10, r11 = y01 + y11;
-          const r20 = y00 - y10, r21 = y01 - y11;
+          const r10 = f(y00 + y10), r11 = f(y01 + y11);
+          const r20 = f(y00 - y10), r21 = f(y01 - y11);
           const r30 = -y10, r31 = -y11;
           const dst = dRow + a * tilesW + b;
-          const rows = [r00, r01, r10, r11, r20, r21, r30, r31];
-          for (let i = 0; i < 4; i++) {
-            const u0 = rows[2 * i]!, u1 = rows[2 * i + 1]!;
-            const o0 = (4 * i) * plane + dst;
-            yt[o0] = u0;
-            yt[o0 + plane] = u0 + u1;
-            yt[o0 + 2 * plane] = u0 - u1;
-            yt[o0 + 3 * plane] = -u1;
-          }
+          // Columns: (u0, u0 + u1, u0 − u1, −u1) for each row (u0, u1) of r.
+          yt[dst] = r00; yt[dst + plane] = r00 + r01; yt[dst + 2 * plane] = r00 - r01; yt[dst + 3 * plane] = -r01;
+          yt[dst + 4 * plane] = r10; yt[dst + 5 * plane] = r10 + r11; yt[dst + 6 * plane] = r10 - r11; yt[dst + 7 * plane] = -r11;
+          yt[dst + 8 * plane] = r20; yt[dst + 9 * plane] = r20 + r21; yt[dst + 10 * plane] = r20 - r21; yt[dst + 11 * plane] = -r21;
+          yt[dst + 12 * plane] = r30; yt[dst + 13 * plane] = r30 + r31; yt[dst + 14 * plane] = r30 - r31; yt[dst + 15 * plane] = -r31;
         }
       }
     }
   }
 }
 
+/** How the images of one call are cut into chunks of about {@link TILES_PER_CHUNK} tiles. */
+interface Chunking {
+  readonly tilesH: number;
+  readonly tilesW: number;
+  readonly perImage: number;
+  readonly chunk: number;
+  readonly maxTiles: number;
+}
+
+function chunking(n: number, outH: number, outW: number): Chunking {
+  const tilesH = (outH + 1) >> 1, tilesW = (outW + 1) >> 1;
+  const perImage = tilesH * tilesW;
+  const chunk = Math.max(1, Math.min(n, Math.floor(TILES_PER_CHUNK / perImage)));
+  return { tilesH, tilesW, perImage, chunk, maxTiles: chunk * perImage };
+}
+
 /**
  * A 3×3 stride-1 convolution by F(2×2, 3×3): `out` [n, outC, OH, OW] from `x` [n, inC, H, W] and weights `w`
  * [outC, inC, 3, 3] (or, with `transposed`, the input gradient: `x` is dY [n, outC', …] of a convolution with weights
  * [outC', inC', 3, 3] and `out` its [n, inC', H, W]; pass that convolution's `2 − pad`). Images go in chunks of about
- * {@link TILES_PER_CHUNK} tiles; per chunk, the 16 products M[ξ] = U[ξ]·V[ξ] run on the gemm dispatcher.
+ * {@link TILES_PER_CHUNK} tiles; per chunk, the 16 products M[ξ] = U[ξ]·V[ξ] run on the gemm dispatcher. On the wasm
+ * backend the tile transforms run in SIMD on the convolution engine's memory (the same operations as the JavaScript
+ * loops, so both backends transform identically and differ only by their gemm).
  */
 export function winogradConv(
   x: Float32Array, w: Float32Array, out: Float32Array, n: number, inC: number, outC: number,
   height: number, width: number, padTop: number, padLeft: number, outH: number, outW: number, transposed = false,
 ): void {
   const u = transposed ? transformWeight(w, inC, outC, true) : transformWeight(w, outC, inC, false);
-  const tilesH = (outH + 1) >> 1, tilesW = (outW + 1) >> 1;
-  const perImage = tilesH * tilesW;
-  const chunk = Math.max(1, Math.min(n, Math.floor(TILES_PER_CHUNK / perImage)));
-  const maxTiles = chunk * perImage;
-  const v = takeArray(16 * inC * maxTiles);
-  const m = takeArray(16 * outC * maxTiles);
-  for (let img0 = 0; img0 < n; img0 += chunk) {
-    const count = Math.min(chunk, n - img0);
-    const tiles = count * perImage;
-    inputTransform(x, img0, count, inC, height, width, padTop, padLeft, tilesH, tilesW, v);
+  const { tilesH, tilesW, perImage, chunk, maxTiles } = chunking(n, outH, outW);
+  const products = (tiles: number, v: Float32Array, vOff: number, m: Float32Array, mOff: number): void => {
     for (let xi = 0; xi < 16; xi++) {
-      gemm(outC, tiles, inC, u, xi * outC * inC, false, v, xi * inC * tiles, false, m, xi * outC * tiles);
+      gemm(outC, tiles, inC, u, xi * outC * inC, false, v, vOff + xi * inC * tiles, false, m, mOff + xi * outC * tiles);
     }
-    outputTransform(m, img0, count, outC, outH, outW, tilesH, tilesW, out);
+  };
+  const e = getBackend() === "wasm" ? convEngine() : null;
+  if (e !== null) {
+    const inPlane = height * width, outPlane = outH * outW;
+    const paddedH = 2 * tilesH + 2, paddedW = Math.max(2 * tilesW + 2, padLeft + width);
+    const { arena, kernels } = e;
+    arena.reset();
+    const xIn = arena.alloc(chunk * inC * inPlane), xPad = arena.alloc(chunk * inC * paddedH * paddedW);
+    const v = arena.alloc(16 * inC * maxTiles), m = arena.alloc(16 * outC * maxTiles), o = arena.alloc(chunk * outC * outPlane);
+    for (let img0 = 0; img0 < n; img0 += chunk) {
+      const count = Math.min(chunk, n - img0);
+      const heap = e.f32();
+      heap.set(x.subarray(img0 * inC * inPlane, (img0 + count) * inC * inPlane), xIn >> 2);
+      kernels.pad(xIn, xPad, count * inC, height, width, padTop, padLeft, paddedH, paddedW);
+      kernels.wino_input(xPad, v, inC, count, paddedH, paddedW, tilesH, tilesW);
+      products(count * perImage, heap, v >> 2, heap, m >> 2);
+      kernels.wino_output(m, o, outC, count, outH, outW, tilesH, tilesW);
+      out.set(heap.subarray(o >> 2, (o >> 2) + count * outC * outPlane), img0 * outC * outPlane);
+    }
+  } else {
+    const v = takeArray(16 * inC * maxTiles);
+    const m = takeArray(16 * outC * maxTiles);
+    for (let img0 = 0; img0 < n; img0 += chunk) {
+      const count = Math.min(chunk, n - img0);
+      inputTransform(x, img0, count, inC, height, width, padTop, padLeft, tilesH, tilesW, v);
+      products(count * perImage, v, 0, m, 0);
+      outputTransform(m, img0, count, outC, outH, outW, tilesH, tilesW, out);
+    }
+    releaseArray(v);
+    releaseArray(m);
   }
-  releaseArray(v);
-  releaseArray(m);
   releaseArray(u);
 }
 
@@ -236,21 +272,42 @@ export function winogradWeightGrad(
   x: Float32Array, g: Float32Array, gw: Float32Array, n: number, cin: number, cout: number,
   height: number, width: number, padTop: number, padLeft: number, outH: number, outW: number,
 ): void {
-  const tilesH = (outH + 1) >> 1, tilesW = (outW + 1) >> 1;
-  const perImage = tilesH * tilesW;
-  const chunk = Math.max(1, Math.min(n, Math.floor(TILES_PER_CHUNK / perImage)));
-  const maxTiles = chunk * perImage;
-  const v = takeArray(16 * cin * maxTiles);
-  const yt = takeArray(16 * cout * maxTiles);
+  const { tilesH, tilesW, perImage, chunk, maxTiles } = chunking(n, outH, outW);
   const acc = takeArray(16 * cout * cin);
-  for (let img0 = 0; img0 < n; img0 += chunk) {
-    const count = Math.min(chunk, n - img0);
-    const tiles = count * perImage;
-    inputTransform(x, img0, count, cin, height, width, padTop, padLeft, tilesH, tilesW, v);
-    gradOutputTransform(g, img0, count, cout, outH, outW, tilesH, tilesW, yt);
+  const products = (tiles: number, first: boolean, yt: Float32Array, yOff: number, v: Float32Array, vOff: number): void => {
     for (let xi = 0; xi < 16; xi++) {
-      gemm(cout, cin, tiles, yt, xi * cout * tiles, false, v, xi * cin * tiles, true, acc, xi * cout * cin, img0 > 0);
+      gemm(cout, cin, tiles, yt, yOff + xi * cout * tiles, false, v, vOff + xi * cin * tiles, true, acc, xi * cout * cin, !first);
     }
+  };
+  const e = getBackend() === "wasm" ? convEngine() : null;
+  if (e !== null) {
+    const inPlane = height * width, outPlane = outH * outW;
+    const paddedH = 2 * tilesH + 2, paddedW = Math.max(2 * tilesW + 2, padLeft + width);
+    const { arena, kernels } = e;
+    arena.reset();
+    const xIn = arena.alloc(chunk * cin * inPlane), xPad = arena.alloc(chunk * cin * paddedH * paddedW);
+    const v = arena.alloc(16 * cin * maxTiles), gIn = arena.alloc(chunk * cout * outPlane), yt = arena.alloc(16 * cout * maxTiles);
+    for (let img0 = 0; img0 < n; img0 += chunk) {
+      const count = Math.min(chunk, n - img0);
+      const heap = e.f32();
+      heap.set(x.subarray(img0 * cin * inPlane, (img0 + count) * cin * inPlane), xIn >> 2);
+      heap.set(g.subarray(img0 * cout * outPlane, (img0 + count) * cout * outPlane), gIn >> 2);
+      kernels.pad(xIn, xPad, count * cin, height, width, padTop, padLeft, paddedH, paddedW);
+      kernels.wino_input(xPad, v, cin, count, paddedH, paddedW, tilesH, tilesW);
+      kernels.wino_grad_output(gIn, yt, cout, count, outH, outW, tilesH, tilesW);
+      products(count * perImage, img0 === 0, heap, yt >> 2, heap, v >> 2);
+    }
+  } else {
+    const v = takeArray(16 * cin * maxTiles);
+    const yt = takeArray(16 * cout * maxTiles);
+    for (let img0 = 0; img0 < n; img0 += chunk) {
+      const count = Math.min(chunk, n - img0);
+      inputTransform(x, img0, count, cin, height, width, padTop, padLeft, tilesH, tilesW, v);
+      gradOutputTransform(g, img0, count, cout, outH, outW, tilesH, tilesW, yt);
+      products(count * perImage, img0 === 0, yt, 0, v, 0);
+    }
+    releaseArray(v);
+    releaseArray(yt);
   }
   // dW = Gᵀ·M·G per (o, c), Gᵀ = [[1, ½, ½, 0], [0, ½, −½, 0], [0, ½, ½, 1]], in float64.
   const plane = cout * cin;
@@ -270,7 +327,5 @@ export function winogradWeightGrad(
     }
   }
   releaseArray(t);
-  releaseArray(v);
-  releaseArray(yt);
   releaseArray(acc);
 }

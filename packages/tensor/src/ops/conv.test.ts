@@ -117,7 +117,9 @@ describe("conv2d gradients against central differences", () => {
     const x = randn(xs, { generator: g, requiresGrad: true });
     const w = randn(ws, { generator: g, requiresGrad: true });
     const b = randn([ws[0]!], { generator: g, requiresGrad: true });
-    expect(gradcheck((a, k, c) => conv2d(a, k, c, o), [x, w, b], { atol: 2e-3, rtol: 2e-2 })).toBe(true);
+    // conv2d is linear in each argument, so central differences have no truncation error at any step: a step of
+    // 1e-2 (not 1e-3) keeps the float32 rounding of the ~200 outputs out of the quotient; default tolerances.
+    expect(gradcheck((a, k, c) => conv2d(a, k, c, o), [x, w, b], { eps: 1e-2 })).toBe(true);
   });
 });
 
