@@ -1,5 +1,5 @@
 // Adadelta as torch.optim.Adadelta (1.13, single-tensor path): running averages of g² and Δx², L2 weight decay, maximize.
-import type { Tensor } from "@tsgrad/tensor";
+import { adadeltaStep, type Tensor } from "@tsgrad/tensor";
 import { Optimizer, snapshot, type ParamStateDict, type Params } from "./optimizer.js";
 
 /** Options of {@link Adadelta} (PyTorch's defaults). */
@@ -25,8 +25,6 @@ export interface AdadeltaState {
   readonly squareAvg: Float32Array;
   readonly accDelta: Float32Array;
 }
-
-const f = Math.fround;
 
 /**
  * `torch.optim.Adadelta`: `g ← ±grad + λ·θ`; `v ← ρ·v + (1−ρ)·g²`; `Δ ← √(u + eps) / √(v + eps) · g`;
@@ -73,52 +71,17 @@ export class Adadelta extends Optimizer<AdadeltaGroupOptions, AdadeltaState> {
     s.accDelta.fill(0);
   }
 
-  /** One step per parameter with a gradient, in place; allocates nothing. */
+  /** One step per parameter with a gradient, in place (SIMD on the wasm backend: `adadeltaStep`). */
   step(): void {
     for (const group of this.paramGroups) {
-      const rho = f(group.rho), oneMinusRho = f(1 - group.rho), eps = f(group.eps), wd = f(group.weightDecay);
-      const negLr = f(-group.lr);
+      const { lr, rho, eps, weightDecay, maximize } = group;
       for (const p of group.params) {
         const gradT = p._peekGrad(); // read, not kept: leaves the grad recyclable
         if (gradT === null) continue;
         const s = this.state.get(p)!;
         s.step += 1;
-        if (wd === 0 && !group.maximize) adadeltaPlain(p.data, gradT.data, s.squareAvg, s.accDelta, rho, oneMinusRho, eps, negLr);
-        else adadeltaFull(p.data, gradT.data, s.squareAvg, s.accDelta, rho, oneMinusRho, eps, negLr, wd, group.maximize);
+        adadeltaStep(p.data, gradT.data, s.squareAvg, s.accDelta, { lr, rho, eps, weightDecay, maximize });
       }
     }
-  }
-}
-
-/** The update without weight decay or maximize (a loop of its own: V8 runs it faster, same bits). */
-function adadeltaPlain(
-  theta: Float32Array, grad: Float32Array, v: Float32Array, u: Float32Array,
-  rho: number, oneMinusRho: number, eps: number, negLr: number,
-): void {
-  for (let i = 0; i < theta.length; i++) {
-    const g = grad[i]!;
-    const vi = f(f(v[i]! * rho) + f(f(oneMinusRho * g) * g));
-    v[i] = vi;
-    const std = f(Math.sqrt(f(vi + eps)));
-    const delta = f(f(f(Math.sqrt(f(u[i]! + eps))) / std) * g);
-    u[i] = f(f(u[i]! * rho) + f(f(oneMinusRho * delta) * delta));
-    theta[i] = f(theta[i]! + f(negLr * delta));
-  }
-}
-
-/** The update with weight decay (`g + wd·θ`, skipped when wd = 0) and/or maximize (`−grad`). */
-function adadeltaFull(
-  theta: Float32Array, grad: Float32Array, v: Float32Array, u: Float32Array,
-  rho: number, oneMinusRho: number, eps: number, negLr: number, wd: number, maximize: boolean,
-): void {
-  for (let i = 0; i < theta.length; i++) {
-    let g = maximize ? -grad[i]! : grad[i]!;
-    if (wd !== 0) g = f(g + f(wd * theta[i]!));
-    const vi = f(f(v[i]! * rho) + f(f(oneMinusRho * g) * g));
-    v[i] = vi;
-    const std = f(Math.sqrt(f(vi + eps)));
-    const delta = f(f(f(Math.sqrt(f(u[i]! + eps))) / std) * g);
-    u[i] = f(f(u[i]! * rho) + f(f(oneMinusRho * delta) * delta));
-    theta[i] = f(theta[i]! + f(negLr * delta));
   }
 }

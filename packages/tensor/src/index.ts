@@ -23,6 +23,8 @@ export { ShapeError, GradcheckError } from "./errors.js";
 export { broadcastShapes, formatShape, numel } from "./shape.js";
 export type { Shape } from "./shape.js";
 export { gemm, adamStep, setBackend, getBackend } from "./compute.js";
+export { adadeltaStep } from "./kernels/adadelta.js";
+export type { AdadeltaStepScalars } from "./kernels/adadelta.js";
 export type { Backend, AdamStepScalars } from "./compute.js";
 export { setNumThreads, getNumThreads, setWorkerFactory } from "./parallel.js";
 export type { WorkerFactory, WorkerLike } from "./parallel.js";

@@ -1,7 +1,7 @@
 // Winograd's minimal filtering F(2×2, 3×3) for 3×3 stride-1 convolutions: the tile transforms on raw Float32Arrays
 // (JavaScript loops; SIMD in wasm/conv-kernels.ts) and the 16 channel products per chunk of images on the gemm dispatcher.
 import { gemm, getBackend } from "../compute.js";
-import { convEngine } from "../wasm/conv-engine.js";
+import { kernelEngine } from "../wasm/engine.js";
 import type { ConvGeometry } from "./conv.js";
 import { releaseArray, takeArray, takeFloat64 } from "../pool.js";
 
@@ -115,12 +115,12 @@ export function inputTransform(
 }
 
 /**
- * out[img, o, 2a + i, 2b + j] = (Aᵀ·m·A)[i, j] for the 4×4 product m = M[·, o, t] of each tile, cropped at the
- * bottom/right edges; Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]]. `m` is [16, channels, count·tilesH·tilesW].
+ * out[img, o, 2a + i, 2b + j] = (Aᵀ·m·A)[i, j] (+ bias[o]) for the 4×4 product m = M[·, o, t] of each tile, cropped
+ * at the bottom/right edges; Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]]. `m` is [16, channels, count·tilesH·tilesW].
  */
 export function outputTransform(
   m: Float32Array, img0: number, count: number, channels: number, outH: number, outW: number,
-  tilesH: number, tilesW: number, out: Float32Array,
+  tilesH: number, tilesW: number, out: Float32Array, bias: Float32Array | null = null,
 ): void {
   const tilesPerImage = tilesH * tilesW;
   const tiles = count * tilesPerImage;
@@ -130,6 +130,7 @@ export function outputTransform(
     for (let o = 0; o < channels; o++) {
       const oc = ((img0 + img) * channels + o) * outH * outW;
       const mRow = o * tiles + img * tilesPerImage;
+      const bo = bias === null ? 0 : bias[o]!;
       for (let a = 0; a < tilesH; a++) {
         for (let b = 0; b < tilesW; b++) {
           const src = mRow + a * tilesW + b;
@@ -144,8 +145,13 @@ export function outputTransform(
           for (let i = 0; i < 2 && i0 + i < outH; i++) {
             const s0 = s[4 * i]!, s1 = s[4 * i + 1]!, s2 = s[4 * i + 2]!, s3 = s[4 * i + 3]!;
             const dst = oc + (i0 + i) * outW + j0;
-            out[dst] = f(s0 + s1) + s2;
-            if (j0 + 1 < outW) out[dst + 1] = f(s1 - s2) - s3;
+            if (bias === null) {
+              out[dst] = f(s0 + s1) + s2;
+              if (j0 + 1 < outW) out[dst + 1] = f(s1 - s2) - s3;
+            } else {
+              out[dst] = f(f(f(s0 + s1) + s2) + bo);
+              if (j0 + 1 < outW) out[dst + 1] = f(f(f(s1 - s2) - s3) + bo);
+            }
           }
         }
       }
@@ -212,14 +218,14 @@ function chunking(n: number, outH: number, outW: number): Chunking {
 
 /**
  * A 3×3 stride-1 convolution by F(2×2, 3×3): `out` [n, outC, OH, OW] from `x` [n, inC, H, W] and weights `w`
- * [outC, inC, 3, 3] (or, with `transposed`, the input gradient: `x` is dY [n, outC', …] of a convolution with weights
+ * [outC, inC, 3, 3], plus `bias` [outC] unless null (or, with `transposed`, the input gradient: `x` is dY [n, outC', …] of a convolution with weights
  * [outC', inC', 3, 3] and `out` its [n, inC', H, W]; pass that convolution's `2 − pad`). Images go in chunks of about
  * {@link TILES_PER_CHUNK} tiles; per chunk, the 16 products M[ξ] = U[ξ]·V[ξ] run on the gemm dispatcher. On the wasm
  * backend the tile transforms run in SIMD on the convolution engine's memory (the same operations as the JavaScript
  * loops, so both backends transform identically and differ only by their gemm).
  */
 export function winogradConv(
-  x: Float32Array, w: Float32Array, out: Float32Array, n: number, inC: number, outC: number,
+  x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, n: number, inC: number, outC: number,
   height: number, width: number, padTop: number, padLeft: number, outH: number, outW: number, transposed = false,
 ): void {
   const u = transposed ? transformWeight(w, inC, outC, true) : transformWeight(w, outC, inC, false);
@@ -229,14 +235,16 @@ export function winogradConv(
       gemm(outC, tiles, inC, u, xi * outC * inC, false, v, vOff + xi * inC * tiles, false, m, mOff + xi * outC * tiles);
     }
   };
-  const e = getBackend() === "wasm" ? convEngine() : null;
+  const e = getBackend() === "wasm" ? kernelEngine() : null;
   if (e !== null) {
     const inPlane = height * width, outPlane = outH * outW;
     const paddedH = 2 * tilesH + 2, paddedW = Math.max(2 * tilesW + 2, padLeft + width);
-    const { arena, kernels } = e;
+    const { arena, conv: kernels } = e;
     arena.reset();
     const xIn = arena.alloc(chunk * inC * inPlane), xPad = arena.alloc(chunk * inC * paddedH * paddedW);
     const v = arena.alloc(16 * inC * maxTiles), m = arena.alloc(16 * outC * maxTiles), o = arena.alloc(chunk * outC * outPlane);
+    const b = arena.alloc(outC);
+    if (bias !== null) e.f32().set(bias, b >> 2);
     for (let img0 = 0; img0 < n; img0 += chunk) {
       const count = Math.min(chunk, n - img0);
       const heap = e.f32();
@@ -244,7 +252,7 @@ export function winogradConv(
       kernels.pad(xIn, xPad, count * inC, height, width, padTop, padLeft, paddedH, paddedW);
       kernels.wino_input(xPad, v, inC, count, paddedH, paddedW, tilesH, tilesW);
       products(count * perImage, heap, v >> 2, heap, m >> 2);
-      kernels.wino_output(m, o, outC, count, outH, outW, tilesH, tilesW);
+      kernels.wino_output(m, o, outC, count, outH, outW, tilesH, tilesW, b, bias === null ? 0 : 1);
       out.set(heap.subarray(o >> 2, (o >> 2) + count * outC * outPlane), img0 * outC * outPlane);
     }
   } else {
@@ -254,7 +262,7 @@ export function winogradConv(
       const count = Math.min(chunk, n - img0);
       inputTransform(x, img0, count, inC, height, width, padTop, padLeft, tilesH, tilesW, v);
       products(count * perImage, v, 0, m, 0);
-      outputTransform(m, img0, count, outC, outH, outW, tilesH, tilesW, out);
+      outputTransform(m, img0, count, outC, outH, outW, tilesH, tilesW, out, bias);
     }
     releaseArray(v);
     releaseArray(m);
@@ -279,11 +287,11 @@ export function winogradWeightGrad(
       gemm(cout, cin, tiles, yt, yOff + xi * cout * tiles, false, v, vOff + xi * cin * tiles, true, acc, xi * cout * cin, !first);
     }
   };
-  const e = getBackend() === "wasm" ? convEngine() : null;
+  const e = getBackend() === "wasm" ? kernelEngine() : null;
   if (e !== null) {
     const inPlane = height * width, outPlane = outH * outW;
     const paddedH = 2 * tilesH + 2, paddedW = Math.max(2 * tilesW + 2, padLeft + width);
-    const { arena, kernels } = e;
+    const { arena, conv: kernels } = e;
     arena.reset();
     const xIn = arena.alloc(chunk * cin * inPlane), xPad = arena.alloc(chunk * cin * paddedH * paddedW);
     const v = arena.alloc(16 * cin * maxTiles), gIn = arena.alloc(chunk * cout * outPlane), yt = arena.alloc(16 * cout * maxTiles);

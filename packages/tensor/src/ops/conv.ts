@@ -187,11 +187,11 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
   const out = takeArray(n * cout * outPlane);
   const wino = winogradApplies(geom, p.padBottom, p.padRight, groups, cg, cog, n);
   if (wino) {
-    winogradConv(x, w, out, n, cin, cout, height, width, geom.padTop, geom.padLeft, outH, outW);
+    winogradConv(x, w, b === null ? null : b.data, out, n, cin, cout, height, width, geom.padTop, geom.padLeft, outH, outW);
   } else {
     convForward(x, w, out, n, cin, cout, groups, geom);
   }
-  if (b !== null) {
+  if (b !== null && !wino) {
     const bd = b.data;
     for (let img = 0; img < n; img++) {
       for (let o = 0; o < cout; o++) {
@@ -210,7 +210,7 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
     let gb: Float32Array | null = null;
     if (needs[0]) {
       gx = takeZeros(n * cin * inPlane);
-      if (wino) winogradConv(g, w, gx, n, cout, cin, outH, outW, 2 - geom.padTop, 2 - geom.padLeft, height, width, true);
+      if (wino) winogradConv(g, w, null, gx, n, cout, cin, outH, outW, 2 - geom.padTop, 2 - geom.padLeft, height, width, true);
       else convInputGrad(g, w, gx, n, cin, cout, groups, geom);
     }
     if (needs[1]) {
@@ -221,12 +221,7 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
     if (b !== null && needs[2]) {
       const acc = takeFloat64(cout).fill(0);
       for (let img = 0; img < n; img++) {
-        for (let o = 0; o < cout; o++) {
-          const base = (img * cout + o) * outPlane;
-          let s = 0;
-          for (let t = 0; t < outPlane; t++) s += g[base + t]!;
-          acc[o]! += s;
-        }
+        for (let o = 0; o < cout; o++) acc[o]! += planeSum(g, (img * cout + o) * outPlane, outPlane);
       }
       gb = takeArray(cout);
       for (let o = 0; o < cout; o++) gb[o] = acc[o]!;
@@ -234,6 +229,24 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
     }
     return b === null ? [gx, gw] : [gx, gw, gb];
   });
+}
+
+/**
+ * Σ a[off … off + len) in float64 with four accumulators (t mod 4), combined as (s0 + s1) + (s2 + s3): four
+ * independent chains instead of one long dependency, in a fixed order.
+ */
+function planeSum(a: Float32Array, off: number, len: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  const end4 = off + (len & ~3);
+  let t = off;
+  for (; t < end4; t += 4) {
+    s0 += a[t]!;
+    s1 += a[t + 1]!;
+    s2 += a[t + 2]!;
+    s3 += a[t + 3]!;
+  }
+  for (; t < off + len; t++) s0 += a[t]!;
+  return s0 + s1 + (s2 + s3);
 }
 
 /** out[img, group] = W_group [cog, kk] · col(img, group) [kk, OH·OW], image by image. */

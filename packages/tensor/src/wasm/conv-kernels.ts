@@ -19,9 +19,9 @@ export interface ConvKernelExports {
    */
   wino_input(src: number, v: number, channels: number, images: number, paddedH: number, paddedW: number,
     tilesH: number, tilesW: number): void;
-  /** out[image, c, 2a + i, 2b + j] = (Aᵀ·M[·, c, t]·A)[i, j], cropped to [outH, outW]. */
+  /** out[image, c, 2a + i, 2b + j] = (Aᵀ·M[·, c, t]·A)[i, j] (+ bias[c] when hasBias ≠ 0), cropped to [outH, outW]. */
   wino_output(m: number, out: number, channels: number, images: number, outH: number, outW: number,
-    tilesH: number, tilesW: number): void;
+    tilesH: number, tilesW: number, bias: number, hasBias: number): void;
   /** Ỹ[ξ, c, t] = (A·y·Aᵀ)[ξ] for the 2×2 blocks y of g [images, channels, outH, outW] (zeros past the edges). */
   wino_grad_output(g: number, yt: number, channels: number, images: number, outH: number, outW: number,
     tilesH: number, tilesW: number): void;
@@ -246,8 +246,9 @@ function buildWinoInput(): FunctionBuilder {
 }
 
 function buildWinoOutput(): FunctionBuilder {
-  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
-  const [m, out, channels, images, outH, outW, tilesH, tilesW] = params(f, 8) as [Local, Local, Local, Local, Local, Local, Local, Local];
+  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
+  const [m, out, channels, images, outH, outW, tilesH, tilesW, bias, hasBias] = params(f, 10) as [Local, Local, Local, Local, Local, Local, Local, Local, Local, Local];
+  const biasS = f.local("f32"), biasV = f.local("v128");
   const src = f.local("i32"), srcRow = f.local("i32"), plane = f.local("i32"), dst = f.local("i32"), rowBytes = f.local("i32");
   const fullGroups = f.local("i32"), i0 = f.local("i32"), j0 = f.local("i32"), rowOk = f.local("i32");
   f.localGet(outW).i32Const(4).i32Mul().localSet(rowBytes);
@@ -269,6 +270,10 @@ function buildWinoOutput(): FunctionBuilder {
       o.three(s[4 * i]!, "add", s[4 * i + 1]!, "add", s[4 * i + 2]!); f.localSet(y[2 * i]!);
       o.three(s[4 * i + 1]!, "sub", s[4 * i + 2]!, "sub", s[4 * i + 3]!); f.localSet(y[2 * i + 1]!);
     }
+    const b = kind === "v128" ? biasV : biasS;
+    f.localGet(hasBias).if(() => {
+      for (const yy of y) { o.add(yy, b); f.localSet(yy); }
+    });
   };
   const load = (kind: Kind, mm: Local[]): void => {
     const o = new Ops(f, kind);
@@ -285,6 +290,9 @@ function buildWinoOutput(): FunctionBuilder {
         .i32Const(4).i32Mul().i32Add().localSet(srcRow);
       f.localGet(out).localGet(img).localGet(channels).i32Mul().localGet(c).i32Add().localGet(outH).i32Mul().localGet(outW).i32Mul()
         .i32Const(4).i32Mul().i32Add().localSet(plane);
+      f.localGet(hasBias).if(() => {
+        f.localGet(bias).localGet(c).i32Const(4).i32Mul().i32Add().f32Load().localTee(biasS).f32x4Splat().localSet(biasV);
+      });
     },
     () => {
       const { a } = loop;
