@@ -1,4 +1,6 @@
-// 2-D max and average pooling loops over [planes, H, W] Float32Arrays (forward and backward); no tensors.
+// 2-D max and average pooling loops over [planes, H, W] Float32Arrays (forward and backward), and the SIMD path of
+// 2×2 stride-2 max pooling on the wasm backend; no tensors.
+import { kernelEngine } from "../wasm/engine.js";
 
 /** Geometry of a pooling window over planes of [height, width] → [outH, outW]. */
 export interface PoolGeometry {
@@ -80,6 +82,46 @@ export function maxPoolBackward(g: PoolGeometry, dy: Float32Array, index: Int32A
     for (let t = 0; t < outPlane; t++, o++) {
       const at = index[o]!;
       if (at >= 0) dx[base + at]! += dy[o]!;
+    }
+  }
+}
+
+/** Whether the 2×2 stride-2 kernel applies: no padding or dilation, every window inside the image. */
+export function isMaxPool2x2(g: PoolGeometry): boolean {
+  return g.kernelH === 2 && g.kernelW === 2 && g.strideH === 2 && g.strideW === 2 && g.padH === 0 && g.padW === 0
+    && g.dilationH === 1 && g.dilationW === 1 && 2 * g.outH <= g.height && 2 * g.outW <= g.width;
+}
+
+/**
+ * {@link maxPoolForward} for 2×2 windows at stride 2 in SIMD (same scan, same choices), writing each window's choice
+ * as its position 0 … 3 in `code` (see {@link maxPool2x2Backward}). Returns false (nothing written) where the
+ * wasm kernels are unavailable.
+ */
+export function maxPool2x2Forward(g: PoolGeometry, x: Float32Array, out: Float32Array, code: Int32Array): boolean {
+  const e = kernelEngine();
+  if (e === null) return false;
+  const count = g.planes * g.outH * g.outW;
+  e.arena.reset();
+  const px = e.arena.alloc(x.length), po = e.arena.alloc(count), pc = e.arena.alloc(count);
+  const heap = e.f32();
+  heap.set(x, px >> 2);
+  e.conv.max_pool_2x2(px, po, pc, g.planes, g.height, g.width, g.outH, g.outW);
+  out.set(heap.subarray(po >> 2, (po >> 2) + count));
+  code.set(new Int32Array(heap.buffer, pc, count));
+  return true;
+}
+
+/** dx[window's element `code[o]`] += dy[o] for 2×2 windows at stride 2; `dx` holds zeros (or values to add to). */
+export function maxPool2x2Backward(g: PoolGeometry, dy: Float32Array, code: Int32Array, dx: Float32Array): void {
+  const { planes, height, width, outH, outW } = g;
+  let o = 0;
+  for (let p = 0; p < planes; p++) {
+    for (let oh = 0; oh < outH; oh++) {
+      const row = (p * height + 2 * oh) * width;
+      for (let ow = 0; ow < outW; ow++, o++) {
+        const k = code[o]!;
+        dx[row + (k >> 1) * width + 2 * ow + (k & 1)]! += dy[o]!;
+      }
     }
   }
 }

@@ -2,6 +2,7 @@
 // by hand against PyTorch 1.13), gradcheck, and PyTorch's error messages.
 import { describe, expect, it } from "vitest";
 import { loadFixture, type GoldenTensor } from "@tsgrad/testing";
+import { getBackend, setBackend } from "../compute.js";
 import { gradcheck } from "../gradcheck.js";
 import { Generator } from "../random.js";
 import { randn, tensor } from "../creation.js";
@@ -33,6 +34,36 @@ describe("pooling against PyTorch", () => {
     expect(y).toBeAllClose(c.output.data);
     y.backward(tensor(c.upstream.data, { shape: c.upstream.shape }));
     expect(x.grad!).toBeAllClose(c.gradInput.data);
+  });
+});
+
+describe("maxPool2d's SIMD path (2×2, stride 2, wasm backend) makes the JavaScript loop's choices", () => {
+  // At least 1024 outputs each (the SIMD threshold); odd sizes drop their last row or column, 23 columns leave a tail.
+  const shapes: number[][] = [[2, 5, 24, 24], [2, 3, 31, 29], [16, 1, 8, 46]];
+  it.each(shapes)("input [%i, %i, %i, %i] with ties, NaN and −∞: same values, same gradients", (...shape) => {
+    const g = new Generator(shape[2]!);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const values = Array.from({ length: n }, () => {
+      const u = g.nextFloat();
+      return u < 0.02 ? NaN : u < 0.04 ? -Infinity : Math.floor(u * 4);
+    });
+    const upstream = tensor(Array.from({ length: shape[0]! * shape[1]! * Math.floor(shape[2]! / 2) * Math.floor(shape[3]! / 2) },
+      () => g.nextNormal()), { shape: [shape[0]!, shape[1]!, Math.floor(shape[2]! / 2), Math.floor(shape[3]! / 2)] });
+    const previous = getBackend();
+    const run = (backend: "js" | "wasm"): [Float32Array, Float32Array] => {
+      setBackend(backend);
+      try {
+        const x = tensor(values, { shape, requiresGrad: true });
+        const y = maxPool2d(x, { kernelSize: 2 });
+        y.backward(upstream);
+        return [y.data, x.grad!.data];
+      } finally {
+        setBackend(previous);
+      }
+    };
+    const [js, wasm] = [run("js"), run("wasm")];
+    expect(Buffer.from(wasm[0].buffer).equals(Buffer.from(js[0].buffer))).toBe(true);
+    expect(Buffer.from(wasm[1].buffer).equals(Buffer.from(js[1].buffer))).toBe(true);
   });
 });
 

@@ -1,8 +1,10 @@
 // maxPool2d and avgPool2d (torch.nn.functional.max_pool2d / avg_pool2d on NCHW or CHW) and their gradients.
 import { recordOp } from "../autograd.js";
 import { ShapeError } from "../errors.js";
+import { getBackend } from "../compute.js";
 import {
-  avgPoolBackward, avgPoolForward, maxPoolBackward, maxPoolForward, type AvgPoolDivisor, type PoolGeometry,
+  avgPoolBackward, avgPoolForward, isMaxPool2x2, maxPool2x2Backward, maxPool2x2Forward, maxPoolBackward, maxPoolForward,
+  type AvgPoolDivisor, type PoolGeometry,
 } from "../kernels/pooling.js";
 import { takeArray, takeInt32, takeZeros } from "../pool.js";
 import { describeValue, formatShape } from "../shape.js";
@@ -38,6 +40,9 @@ export interface AvgPool2dOptions {
   /** Divide every window's sum by this instead of by its size (default: none). */
   readonly divisorOverride?: number | null;
 }
+
+/** Below this many outputs max pooling stays in JavaScript (copying into wasm memory would cost more). */
+const SIMD_MIN_OUTPUTS = 1024;
 
 /** PyTorch's `pooling_output_shape`: floor (or ceil) division, and in ceil mode no window starting past the input. */
 function pooledSize(size: number, kernel: number, pad: number, stride: number, dilation: number, ceilMode: boolean): number {
@@ -123,12 +128,17 @@ export function maxPool2d(input: Tensor, options: MaxPool2dOptions): Tensor {
   const count = geom.planes * geom.outH * geom.outW;
   const out = takeArray(count);
   const index = takeInt32(count);
-  maxPoolForward(geom, input.data, out, index);
+  // The CNN's 2×2 stride-2 pooling runs in SIMD on the wasm backend (the same choices; `index` then holds each
+  // window's position 0 … 3 instead of the position in the plane).
+  const simd = getBackend() === "wasm" && count >= SIMD_MIN_OUTPUTS && isMaxPool2x2(geom)
+    && maxPool2x2Forward(geom, input.data, out, index);
+  if (!simd) maxPoolForward(geom, input.data, out, index);
   const inLength = input.numel;
   // dx[argmax] += dy.
   return recordOp("maxPool2d", out, shape, [input], (g) => {
     const gx = takeZeros(inLength);
-    maxPoolBackward(geom, g, index, gx);
+    if (simd) maxPool2x2Backward(geom, g, index, gx);
+    else maxPoolBackward(geom, g, index, gx);
     return [gx];
   }, { saved: [index] });
 }

@@ -1,6 +1,6 @@
-// SIMD kernels of the convolutions, emitted with the assembler: zero padding of image planes and the three tile
-// transforms of Winograd's F(2×2, 3×3) (input, output, output gradient). Every address is an i32 byte offset into the
-// imported memory; arrays are f32, row-major. Four tiles of a tile row go through the f32x4 lanes together; the
+// SIMD kernels of the convolutions, emitted with the assembler: zero padding of image planes, the three tile
+// transforms of Winograd's F(2×2, 3×3) (input, output, output gradient) and 2×2 max pooling. Every address is an i32
+// byte offset into the imported memory; arrays are f32, row-major. Four tiles of a tile row go through the f32x4 lanes together; the
 // tiles that do not fill a group of four (and the edge tiles of the outputs) take a scalar path with the same
 // operations in the same order, so every value is computed the same way wherever its tile falls.
 import { FunctionBuilder, ModuleBuilder, type Local } from "./assembler.js";
@@ -25,6 +25,12 @@ export interface ConvKernelExports {
   /** Ỹ[ξ, c, t] = (A·y·Aᵀ)[ξ] for the 2×2 blocks y of g [images, channels, outH, outW] (zeros past the edges). */
   wino_grad_output(g: number, yt: number, channels: number, images: number, outH: number, outW: number,
     tilesH: number, tilesW: number): void;
+  /**
+   * 2×2 max pooling with stride 2 over `planes` planes [height, width] → [outH, outW] (2·outH ≤ height,
+   * 2·outW ≤ width): out = the window's maximum in scan order (a later element wins only if greater, or NaN), code
+   * (i32) = its position in the window, 0 … 3 (row-major).
+   */
+  max_pool_2x2(x: number, out: number, code: number, planes: number, height: number, width: number, outH: number, outW: number): void;
 }
 
 const EVEN = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27]; // lanes 0, 2 of a, then 0, 2 of b
@@ -425,6 +431,79 @@ function buildWinoGradOutput(): FunctionBuilder {
   return f;
 }
 
+/** The i32 bit pattern `k` as the f32 that has it (for v128 constants of integer lanes). */
+function i32Bits(k: number): number {
+  return new Float32Array(new Int32Array([k]).buffer)[0]!;
+}
+
+function buildMaxPool2x2(): FunctionBuilder {
+  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
+  const [x, out, code, planes, height, width, outH, outW] = params(f, 8) as [Local, Local, Local, Local, Local, Local, Local, Local];
+  const p = f.local("i32"), r = f.local("i32"), col = f.local("i32"), groupLast = f.local("i32");
+  const row0 = f.local("i32"), row1 = f.local("i32"), dst = f.local("i32"), dstCode = f.local("i32"), rowBytes = f.local("i32");
+  const l0 = f.local("v128"), l1 = f.local("v128");
+  const ev = Array.from({ length: 4 }, () => f.local("v128"));
+  const best = f.local("v128"), which = f.local("v128"), mask = f.local("v128");
+  const es = Array.from({ length: 4 }, () => f.local("f32"));
+  const bestS = f.local("f32"), whichS = f.local("i32");
+  f.localGet(width).i32Const(4).i32Mul().localSet(rowBytes);
+  f.localGet(outW).i32Const(3).i32Sub().localSet(groupLast);
+  countTo(f, p, planes, () => {
+    countTo(f, r, outH, () => {
+      f.localGet(x).localGet(p).localGet(height).i32Mul().localGet(r).i32Const(2).i32Mul().i32Add().localGet(rowBytes).i32Mul().i32Add().localSet(row0);
+      f.localGet(row0).localGet(rowBytes).i32Add().localSet(row1);
+      f.localGet(p).localGet(outH).i32Mul().localGet(r).i32Add().localGet(outW).i32Mul().i32Const(4).i32Mul().localTee(dst).localGet(code).i32Add().localSet(dstCode);
+      f.localGet(dst).localGet(out).i32Add().localSet(dst);
+      f.i32Const(0).localSet(col);
+      // Four windows at a time: the even/odd columns of both rows are the window's four elements in scan order.
+      f.forLoop(col, groupLast, 4, () => {
+        for (const [row, k] of [[row0, 0], [row1, 2]] as const) {
+          f.localGet(row).v128Load(0).localSet(l0);
+          f.localGet(row).v128Load(16).localSet(l1);
+          f.localGet(l0).localGet(l1).i8x16Shuffle(EVEN).localSet(ev[k]!);
+          f.localGet(l0).localGet(l1).i8x16Shuffle(ODD).localSet(ev[k + 1]!);
+        }
+        f.localGet(ev[0]!).localSet(best);
+        f.f32x4Const(0).localSet(which);
+        for (let k = 1; k < 4; k++) {
+          const e = ev[k]!;
+          f.localGet(e).localGet(best).f32x4Gt().localGet(e).localGet(e).f32x4Ne().v128Or().localSet(mask);
+          f.localGet(e).localGet(best).localGet(mask).v128Bitselect().localSet(best);
+          f.f32x4Const(i32Bits(k)).localGet(which).localGet(mask).v128Bitselect().localSet(which);
+        }
+        f.localGet(dst).localGet(best).v128Store();
+        f.localGet(dstCode).localGet(which).v128Store();
+        f.incr(row0, 32);
+        f.incr(row1, 32);
+        f.incr(dst, 16);
+        f.incr(dstCode, 16);
+      });
+      f.forLoop(col, outW, 1, () => {
+        f.localGet(row0).f32Load(0).localSet(es[0]!);
+        f.localGet(row0).f32Load(4).localSet(es[1]!);
+        f.localGet(row1).f32Load(0).localSet(es[2]!);
+        f.localGet(row1).f32Load(4).localSet(es[3]!);
+        f.localGet(es[0]!).localSet(bestS);
+        f.i32Const(0).localSet(whichS);
+        for (let k = 1; k < 4; k++) {
+          const e = es[k]!;
+          f.localGet(e).localGet(bestS).f32Gt().localGet(e).localGet(e).f32Ne().i32Or().if(() => {
+            f.localGet(e).localSet(bestS);
+            f.i32Const(k).localSet(whichS);
+          });
+        }
+        f.localGet(dst).localGet(bestS).f32Store();
+        f.localGet(dstCode).localGet(whichS).i32Store();
+        f.incr(row0, 8);
+        f.incr(row1, 8);
+        f.incr(dst, 4);
+        f.incr(dstCode, 4);
+      });
+    });
+  });
+  return f;
+}
+
 /** The convolution kernel module's bytes: `env.memory` imported (shared or not) and the functions of `ConvKernelExports`. */
 export function buildConvKernelModule({ shared }: { readonly shared: boolean }): Uint8Array {
   const mod = new ModuleBuilder();
@@ -435,5 +514,6 @@ export function buildConvKernelModule({ shared }: { readonly shared: boolean }):
   mod.addFunction(buildWinoInput(), "wino_input");
   mod.addFunction(buildWinoOutput(), "wino_output");
   mod.addFunction(buildWinoGradOutput(), "wino_grad_output");
+  mod.addFunction(buildMaxPool2x2(), "max_pool_2x2");
   return mod.toBytes();
 }
