@@ -7,7 +7,10 @@ import {
   Generator, Tensor, gemm, getBackend, maxPool2d, noGrad, setBackend, setNumThreads, setWorkerFactory, tensor,
 } from "@tsgrad/tensor";
 import { Adadelta } from "@tsgrad/optim";
-import { Conv2d, Dropout, Linear, Module, loadSafetensors, nllLoss, saveSafetensors, type StateDict } from "./index.js";
+import {
+  Conv2d, Dropout, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential, loadSafetensors, nllLoss, saveSafetensors,
+  type StateDict,
+} from "./index.js";
 
 /** pytorch/examples mnist/main.py's Net, field for field (so the state-dict keys are PyTorch's). */
 class Net extends Module<[Tensor], Tensor> {
@@ -186,6 +189,7 @@ describe("the reference CNN: PyTorch golden run", () => {
 
 type Backend = "js" | "wasm";
 
+// scripts/cnn_checkpoint_check.py loads both layouts' safetensors into PyTorch with strict=True (run by hand).
 describe("the reference CNN's checkpoint", () => {
   it("has PyTorch's Net state-dict names and shapes, in PyTorch's order", () => {
     const sd = new Net(new Generator(1)).stateDict();
@@ -198,6 +202,19 @@ describe("the reference CNN's checkpoint", () => {
       ["fc1.bias", [128]],
       ["fc2.weight", [10, 128]],
       ["fc2.bias", [10]],
+    ]);
+  });
+
+  it("as a Sequential, has the keys of PyTorch's nn.Sequential of the same layers (LogSoftmax last, no parameters)", () => {
+    const g = new Generator(1);
+    const seq = new Sequential(
+      new Conv2d(1, 32, 3, { generator: g }), new ReLU(), new Conv2d(32, 64, 3, { generator: g }), new ReLU(), new MaxPool2d(2),
+      new Dropout(0.25), new Flatten(), new Linear(9216, 128, { generator: g }), new ReLU(), new Dropout(0.5),
+      new Linear(128, 10, { generator: g }),
+    );
+    expect(Object.entries(seq.stateDict()).map(([k, t]) => [k, t.shape])).toEqual([
+      ["0.weight", [32, 1, 3, 3]], ["0.bias", [32]], ["2.weight", [64, 32, 3, 3]], ["2.bias", [64]],
+      ["7.weight", [128, 9216]], ["7.bias", [128]], ["10.weight", [10, 128]], ["10.bias", [10]],
     ]);
   });
 

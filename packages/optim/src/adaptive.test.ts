@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { loadFixture, type GoldenTensor } from "@tsgrad/testing";
 import { Generator, Tensor, randn, tensor, zeros } from "@tsgrad/tensor";
 import {
-  Adadelta, Adagrad, RMSprop, type AdadeltaOptions, type AdagradOptions, type Optimizer, type RMSpropOptions,
+  Adadelta, Adagrad, RMSprop, StepLR, type AdadeltaOptions, type AdagradOptions, type Optimizer, type RMSpropOptions,
 } from "./index.js";
 
 type AnyOptimizer = Optimizer<{ lr: number }, unknown>;
@@ -77,6 +77,27 @@ describe("first steps by hand", () => {
     opt.step(); // sum 4: θ = −1/2
     opt.step(); // sum 5, clr = 1/2: θ = −1/2 − 1/(2√5)
     expect(p.data[0]).toBeCloseTo(-0.5 - 0.5 / Math.sqrt(5), 6);
+  });
+});
+
+describe("with a scheduler", () => {
+  it("StepLR(stepSize 1, gamma 0.7) scales Adadelta's lr each epoch, and the update follows it (main.py's schedule)", () => {
+    const make = (lr: number): Tensor => {
+      const p = tensor([1], { requiresGrad: true });
+      const opt = new Adadelta([p], { lr });
+      p.grad = tensor([0.5]);
+      opt.step();
+      return p;
+    };
+    const p = tensor([1], { requiresGrad: true });
+    const opt = new Adadelta([p], { lr: 1 });
+    const sched = new StepLR(opt, 1, { gamma: 0.7 });
+    sched.step();
+    sched.step();
+    expect(opt.paramGroups[0]!.lr).toBeCloseTo(0.49, 12);
+    p.grad = tensor([0.5]);
+    opt.step();
+    expect(p.data[0]).toBe(make(0.49).data[0]);
   });
 });
 
