@@ -35,7 +35,7 @@ describe("Winograd transforms: SIMD = JavaScript", () => {
     const heap = e.f32();
     heap.set(x, xIn >> 2);
     conv.pad(xIn, xPad, n * c, h, w, pt, pl, paddedH, paddedW);
-    conv.wino_input(xPad, v, c, n, paddedH, paddedW, tilesH, tilesW);
+    conv.wino_input(xPad, v, c, n, paddedH, paddedW, tilesH, tilesW, 4 * c * tiles);
     const vJs = new Float32Array(16 * c * tiles);
     inputTransform(x, 0, n, c, h, w, pt, pl, tilesH, tilesW, vJs);
     expect(same(heap.subarray(v >> 2, (v >> 2) + vJs.length), vJs)).toBe(true);
@@ -44,7 +44,7 @@ describe("Winograd transforms: SIMD = JavaScript", () => {
     heap.set(m, mIn >> 2);
     heap.set(b, bias >> 2);
     for (const withBias of [false, true]) {
-      conv.wino_output(mIn, out, c, n, oh, ow, tilesH, tilesW, bias, withBias ? 1 : 0);
+      conv.wino_output(mIn, out, c, n, oh, ow, tilesH, tilesW, 4 * c * tiles, bias, withBias ? 1 : 0);
       const outJs = new Float32Array(n * c * oh * ow);
       outputTransform(m, 0, n, c, oh, ow, tilesH, tilesW, outJs, withBias ? b : null);
       expect(same(heap.subarray(out >> 2, (out >> 2) + outJs.length), outJs), `bias ${withBias}`).toBe(true);
@@ -52,7 +52,7 @@ describe("Winograd transforms: SIMD = JavaScript", () => {
 
     const dy = random(n * c * oh * ow, g);
     heap.set(dy, gIn >> 2);
-    conv.wino_grad_output(gIn, yt, c, n, oh, ow, tilesH, tilesW);
+    conv.wino_grad_output(gIn, yt, c, n, oh, ow, tilesH, tilesW, 4 * c * tiles);
     const ytJs = new Float32Array(16 * c * tiles);
     gradOutputTransform(dy, 0, n, c, oh, ow, tilesH, tilesW, ytJs);
     expect(same(heap.subarray(yt >> 2, (yt >> 2) + ytJs.length), ytJs)).toBe(true);

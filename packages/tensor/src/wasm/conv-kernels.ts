@@ -15,16 +15,24 @@ export interface ConvKernelExports {
     paddedH: number, paddedW: number): void;
   /**
    * V[ξ, c, t] = (Bᵀ·d·B)[ξ] for every 4×4 patch d at (2a, 2b) of the padded planes [images, channels, paddedH,
-   * paddedW] (paddedW ≥ 2·tilesW + 2, paddedH ≥ 2·tilesH + 2); t = (image·tilesH + a)·tilesW + b.
+   * paddedW] (paddedW ≥ 2·tilesW + 2, paddedH ≥ 2·tilesH + 2); t = (image·tilesH + a)·tilesW + b. Plane ξ (a
+   * [channels, T] matrix) starts at v + ξ·planeStride bytes (planeStride ≥ 4·channels·T; a stride that is not a
+   * multiple of 4 KiB keeps the 16 planes' stores out of each other's cache sets).
    */
   wino_input(src: number, v: number, channels: number, images: number, paddedH: number, paddedW: number,
-    tilesH: number, tilesW: number): void;
-  /** out[image, c, 2a + i, 2b + j] = (Aᵀ·M[·, c, t]·A)[i, j] (+ bias[c] when hasBias ≠ 0), cropped to [outH, outW]. */
+    tilesH: number, tilesW: number, planeStride: number): void;
+  /**
+   * out[image, c, 2a + i, 2b + j] = (Aᵀ·M[·, c, t]·A)[i, j] (+ bias[c] when hasBias ≠ 0), cropped to [outH, outW];
+   * plane ξ of M at m + ξ·planeStride.
+   */
   wino_output(m: number, out: number, channels: number, images: number, outH: number, outW: number,
-    tilesH: number, tilesW: number, bias: number, hasBias: number): void;
-  /** Ỹ[ξ, c, t] = (A·y·Aᵀ)[ξ] for the 2×2 blocks y of g [images, channels, outH, outW] (zeros past the edges). */
+    tilesH: number, tilesW: number, planeStride: number, bias: number, hasBias: number): void;
+  /**
+   * Ỹ[ξ, c, t] = (A·y·Aᵀ)[ξ] for the 2×2 blocks y of g [images, channels, outH, outW] (zeros past the edges); plane ξ
+   * at yt + ξ·planeStride.
+   */
   wino_grad_output(g: number, yt: number, channels: number, images: number, outH: number, outW: number,
-    tilesH: number, tilesW: number): void;
+    tilesH: number, tilesW: number, planeStride: number): void;
   /**
    * 2×2 max pooling with stride 2 over `planes` planes [height, width] → [outH, outW] (2·outH ≤ height,
    * 2·outW ≤ width): out = the window's maximum in scan order (a later element wins only if greater, or NaN), code
@@ -132,18 +140,17 @@ function buildPad(): FunctionBuilder {
 /** Tile geometry shared by the three transforms: loops over images, channels, tile rows, and groups of tile columns. */
 interface TileLoop {
   readonly f: FunctionBuilder;
-  /** Byte stride between the ξ planes of the transformed array (channels·T·4). */
+  /** Byte stride between the ξ planes of the transformed array (at least channels·T·4). */
   readonly planeBytes: Local;
   readonly tiles: Local; // T
   readonly img: Local; readonly c: Local; readonly a: Local; readonly b: Local;
 }
 
-/** Declares the loop locals and computes T and the plane stride (channels·T·4 bytes). */
-function tileContext(f: FunctionBuilder, channels: Local, images: Local, tilesH: Local, tilesW: Local): TileLoop {
-  const planeBytes = f.local("i32"), tiles = f.local("i32");
+/** Declares the loop locals and computes T; `planeBytes` is the stride between ξ planes. */
+function tileContext(f: FunctionBuilder, images: Local, tilesH: Local, tilesW: Local, planeBytes: Local): TileLoop {
+  const tiles = f.local("i32");
   const img = f.local("i32"), c = f.local("i32"), a = f.local("i32"), b = f.local("i32");
   f.localGet(images).localGet(tilesH).i32Mul().localGet(tilesW).i32Mul().localSet(tiles);
-  f.localGet(channels).localGet(tiles).i32Mul().i32Const(4).i32Mul().localSet(planeBytes);
   return { f, planeBytes, tiles, img, c, a, b };
 }
 
@@ -172,11 +179,11 @@ function tileLoops(
 }
 
 function buildWinoInput(): FunctionBuilder {
-  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
-  const [src, v, channels, images, paddedH, paddedW, tilesH, tilesW] = params(f, 8) as [Local, Local, Local, Local, Local, Local, Local, Local];
+  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
+  const [src, v, channels, images, paddedH, paddedW, tilesH, tilesW, planeStride] = params(f, 9) as [Local, Local, Local, Local, Local, Local, Local, Local, Local];
   const plane = f.local("i32"), patch = f.local("i32"), out = f.local("i32"), rowBytes = f.local("i32"), dstRow = f.local("i32");
   f.localGet(paddedW).i32Const(4).i32Mul().localSet(rowBytes);
-  const loop = tileContext(f, channels, images, tilesH, tilesW);
+  const loop = tileContext(f, images, tilesH, tilesW, planeStride);
   const vec = Array.from({ length: 16 }, () => f.local("v128")); // d[r][q], then reused
   const t = Array.from({ length: 16 }, () => f.local("v128"));
   const l0 = f.local("v128"), l1 = f.local("v128");
@@ -252,8 +259,8 @@ function buildWinoInput(): FunctionBuilder {
 }
 
 function buildWinoOutput(): FunctionBuilder {
-  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
-  const [m, out, channels, images, outH, outW, tilesH, tilesW, bias, hasBias] = params(f, 10) as [Local, Local, Local, Local, Local, Local, Local, Local, Local, Local];
+  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
+  const [m, out, channels, images, outH, outW, tilesH, tilesW, planeStride, bias, hasBias] = params(f, 11) as [Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local];
   const biasS = f.local("f32"), biasV = f.local("v128");
   const src = f.local("i32"), srcRow = f.local("i32"), plane = f.local("i32"), dst = f.local("i32"), rowBytes = f.local("i32");
   const fullGroups = f.local("i32"), i0 = f.local("i32"), j0 = f.local("i32"), rowOk = f.local("i32");
@@ -264,7 +271,7 @@ function buildWinoOutput(): FunctionBuilder {
   const ms = Array.from({ length: 16 }, () => f.local("f32"));
   const ss = Array.from({ length: 8 }, () => f.local("f32"));
   const ys = Array.from({ length: 4 }, () => f.local("f32"));
-  const loop = tileContext(f, channels, images, tilesH, tilesW);
+  const loop = tileContext(f, images, tilesH, tilesW, planeStride);
   /** y = Aᵀ·M·A for the loaded M (rows first, then columns), into y00, y01, y10, y11. */
   const transform = (kind: Kind, mm: Local[], s: Local[], y: Local[]): void => {
     const o = new Ops(f, kind);
@@ -341,8 +348,8 @@ function buildWinoOutput(): FunctionBuilder {
 }
 
 function buildWinoGradOutput(): FunctionBuilder {
-  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
-  const [g, yt, channels, images, outH, outW, tilesH, tilesW] = params(f, 8) as [Local, Local, Local, Local, Local, Local, Local, Local];
+  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
+  const [g, yt, channels, images, outH, outW, tilesH, tilesW, planeStride] = params(f, 9) as [Local, Local, Local, Local, Local, Local, Local, Local, Local];
   const plane = f.local("i32"), src = f.local("i32"), dstRow = f.local("i32"), out = f.local("i32"), rowBytes = f.local("i32");
   const fullGroups = f.local("i32"), i0 = f.local("i32"), j0 = f.local("i32"), rowOk = f.local("i32");
   f.localGet(outW).i32Const(4).i32Mul().localSet(rowBytes);
@@ -351,7 +358,7 @@ function buildWinoGradOutput(): FunctionBuilder {
   const p0 = f.local("v128"), p1 = f.local("v128");
   const ys = Array.from({ length: 4 }, () => f.local("f32"));
   const rs = Array.from({ length: 8 }, () => f.local("f32"));
-  const loop = tileContext(f, channels, images, tilesH, tilesW);
+  const loop = tileContext(f, images, tilesH, tilesW, planeStride);
   /** Ỹ = A·y·Aᵀ: rows r = A·y (y0, y0 + y1, y0 − y1, −y1), then the same on each row's two values. */
   const transform = (kind: Kind, y: Local[], r: Local[]): void => {
     const o = new Ops(f, kind);
