@@ -8,6 +8,7 @@ Usage (Debian: apt-get install python3-torch):
 """
 import math
 import sys
+import warnings
 
 sys.dont_write_bytecode = True  # no scripts/__pycache__ beside the committed scripts
 
@@ -25,6 +26,8 @@ goldenlib._TORCH_OPTION.update({
 })
 
 SEED = 15
+# PyTorch warns that an even kernel with padding="same" pads a copy of the input: expected, and not our concern.
+warnings.filterwarnings("ignore", message="Using padding='same' with even kernel lengths")
 
 
 def torch_padding(padding):

@@ -209,7 +209,7 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
     let gw: Float32Array | null = null;
     let gb: Float32Array | null = null;
     if (needs[0]) {
-      gx = takeZeros(n * cin * inPlane);
+      gx = wino ? takeArray(n * cin * inPlane) : takeZeros(n * cin * inPlane); // Winograd writes every element; col2im adds
       if (wino) winogradConv(g, w, null, gx, n, cout, cin, outH, outW, 2 - geom.padTop, 2 - geom.padLeft, height, width, true);
       else convInputGrad(g, w, gx, n, cin, cout, groups, geom);
     }
