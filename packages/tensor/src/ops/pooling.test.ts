@@ -22,18 +22,24 @@ interface PoolCase {
 
 const cases = loadFixture<{ cases: PoolCase[] }>("conv-golden.json").cases.filter((c) => c.kind === "pool2d");
 
-describe("pooling against PyTorch", () => {
+describe.each(["js", "wasm"] as const)("pooling against PyTorch on the %s backend", (backend) => {
   it("covers the golden file", () => {
     expect(cases.filter((c) => c.op === "maxPool2d").length).toBeGreaterThanOrEqual(12);
     expect(cases.filter((c) => c.op === "avgPool2d").length).toBeGreaterThanOrEqual(10);
   });
   it.each(cases.map((c) => [c.name, c] as const))("%s", (_name, c) => {
-    const x = tensor(c.input.data, { shape: c.input.shape, requiresGrad: true });
-    const y = c.op === "maxPool2d" ? maxPool2d(x, c.options) : avgPool2d(x, c.options);
-    expect(y.shape).toEqual(c.output.shape);
-    expect(y).toBeAllClose(c.output.data);
-    y.backward(tensor(c.upstream.data, { shape: c.upstream.shape }));
-    expect(x.grad!).toBeAllClose(c.gradInput.data);
+    const previous = getBackend();
+    setBackend(backend);
+    try {
+      const x = tensor(c.input.data, { shape: c.input.shape, requiresGrad: true });
+      const y = c.op === "maxPool2d" ? maxPool2d(x, c.options) : avgPool2d(x, c.options);
+      expect(y.shape).toEqual(c.output.shape);
+      expect(y).toBeAllClose(c.output.data);
+      y.backward(tensor(c.upstream.data, { shape: c.upstream.shape }));
+      expect(x.grad!).toBeAllClose(c.gradInput.data);
+    } finally {
+      setBackend(previous);
+    }
   });
 });
 
