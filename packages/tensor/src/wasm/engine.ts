@@ -31,11 +31,24 @@ export interface KernelEngine {
  */
 export const DIRECT_MIN_MACS = 1 << 16;
 
-let engine: KernelEngine | null = null;
+let engine: KernelEngine | null | undefined;
 
-/** The engine, created at first use; null where WebAssembly SIMD is unavailable. */
+/**
+ * The engine, created at first use; null where WebAssembly SIMD is unavailable or the modules cannot be built here
+ * (callers then run their JavaScript loops).
+ */
 export function kernelEngine(): KernelEngine | null {
-  if (engine !== null) return engine;
+  if (engine === undefined) {
+    try {
+      engine = createEngine();
+    } catch {
+      engine = null;
+    }
+  }
+  return engine;
+}
+
+function createEngine(): KernelEngine | null {
   const api = wasmApi();
   if (api === null || !wasmSimdSupported()) return null;
   const shared = sharedMemorySupported();
@@ -48,7 +61,7 @@ export function kernelEngine(): KernelEngine | null {
     return view;
   };
   const direct = createWasmKernels({ memory });
-  engine = {
+  return {
     conv: instantiate<ConvKernelExports>(buildConvKernelModule({ shared })),
     optim: instantiate<OptimKernelExports>(buildOptimKernelModule({ shared })),
     memory,
@@ -63,5 +76,4 @@ export function kernelEngine(): KernelEngine | null {
       gemm(m, n, k, heap, a >> 2, layout === "tn", heap, b >> 2, layout === "nt", heap, c >> 2, accumulate);
     },
   };
-  return engine;
 }
