@@ -1,6 +1,8 @@
 // Parameter-free layers (ReLU, Flatten, Dropout) and the Sequential container.
 import { Tensor, defineOp, defaultGenerator, releaseIntermediate, takeArray, type Generator } from "@tsgrad/tensor";
+import { Conv2d } from "./conv.js";
 import { Linear } from "./linear.js";
+import { AvgPool2d, MaxPool2d } from "./pooling.js";
 import { Module, type AnyModule } from "./module.js";
 
 /**
@@ -130,7 +132,8 @@ export class Sequential extends Module<[Tensor], Tensor> {
   }
 
   /**
-   * Runs the layers in order. Between two built-in layers (`Linear`, `ReLU`, `Dropout`) the intermediate result is
+   * Runs the layers in order. Between two built-in layers (`Linear`, `Conv2d`, `MaxPool2d`, `AvgPool2d`, `ReLU`,
+   * `Dropout`) the intermediate result is
    * seen by nobody but the graph, so its storage goes back to the pool once `backward()` has used it (at once under
    * `noGrad`): a steady training loop reuses the same arrays step after step.
    */
@@ -162,5 +165,5 @@ function pythonFloat(x: number): string {
 /** Layers whose forward keeps no reference to its input or output outside the graph (exactly these classes). */
 function keepsNothing(m: Module<[Tensor], Tensor>): boolean {
   const c = m.constructor;
-  return c === Linear || c === ReLU || c === Dropout;
+  return c === Linear || c === ReLU || c === Dropout || c === Conv2d || c === MaxPool2d || c === AvgPool2d;
 }

@@ -1,0 +1,60 @@
+// The SIMD Winograd transforms against the JavaScript ones, bit for bit, on sizes that exercise the groups of four
+// tiles, the single tiles, the cropped edges and the padding.
+import { describe, expect, it } from "vitest";
+import { gradOutputTransform, inputTransform, outputTransform } from "../kernels/winograd.js";
+import { Generator } from "../random.js";
+import { kernelEngine } from "./engine.js";
+
+function random(n: number, g: Generator): Float32Array {
+  return Float32Array.from({ length: n }, () => g.nextNormal());
+}
+
+const same = (a: Float32Array, b: Float32Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+describe("Winograd transforms: SIMD = JavaScript", () => {
+  const e = kernelEngine();
+  if (e === null) throw new Error("WebAssembly SIMD is unavailable in this runtime");
+  const { conv, arena } = e;
+  // [images, channels, height, width, padTop, padLeft, outH, outW]: 13 and 9 tiles per row (groups + singles),
+  // odd outputs (cropped tiles), padding 0, 1, 2 and mixed.
+  const geometries: [number, number, number, number, number, number, number, number][] = [
+    [2, 3, 26, 26, 0, 0, 24, 24],
+    [1, 2, 24, 24, 2, 2, 26, 26],
+    [3, 2, 17, 19, 1, 0, 17, 17],
+    [1, 1, 5, 9, 2, 1, 7, 9],
+  ];
+  it.each(geometries)("images %i, channels %i, input %i×%i, padding %i/%i, output %i×%i", (n, c, h, w, pt, pl, oh, ow) => {
+    const g = new Generator(n * 100 + h);
+    const tilesH = (oh + 1) >> 1, tilesW = (ow + 1) >> 1, tiles = n * tilesH * tilesW;
+    const x = random(n * c * h * w, g);
+    const paddedH = 2 * tilesH + 2, paddedW = Math.max(2 * tilesW + 2, pl + w);
+    arena.reset();
+    const xIn = arena.alloc(x.length), xPad = arena.alloc(n * c * paddedH * paddedW), v = arena.alloc(16 * c * tiles);
+    const mIn = arena.alloc(16 * c * tiles), out = arena.alloc(n * c * oh * ow), bias = arena.alloc(c);
+    const gIn = arena.alloc(n * c * oh * ow), yt = arena.alloc(16 * c * tiles);
+    const heap = e.f32();
+    heap.set(x, xIn >> 2);
+    conv.pad(xIn, xPad, n * c, h, w, pt, pl, paddedH, paddedW);
+    conv.wino_input(xPad, v, c, n, paddedH, paddedW, tilesH, tilesW, 4 * c * tiles);
+    const vJs = new Float32Array(16 * c * tiles);
+    inputTransform(x, 0, n, c, h, w, pt, pl, tilesH, tilesW, vJs);
+    expect(same(heap.subarray(v >> 2, (v >> 2) + vJs.length), vJs)).toBe(true);
+
+    const m = random(16 * c * tiles, g), b = random(c, g);
+    heap.set(m, mIn >> 2);
+    heap.set(b, bias >> 2);
+    for (const withBias of [false, true]) {
+      conv.wino_output(mIn, out, c, n, oh, ow, tilesH, tilesW, 4 * c * tiles, bias, withBias ? 1 : 0);
+      const outJs = new Float32Array(n * c * oh * ow);
+      outputTransform(m, 0, n, c, oh, ow, tilesH, tilesW, outJs, withBias ? b : null);
+      expect(same(heap.subarray(out >> 2, (out >> 2) + outJs.length), outJs), `bias ${withBias}`).toBe(true);
+    }
+
+    const dy = random(n * c * oh * ow, g);
+    heap.set(dy, gIn >> 2);
+    conv.wino_grad_output(gIn, yt, c, n, oh, ow, tilesH, tilesW, 4 * c * tiles);
+    const ytJs = new Float32Array(16 * c * tiles);
+    gradOutputTransform(dy, 0, n, c, oh, ow, tilesH, tilesW, ytJs);
+    expect(same(heap.subarray(yt >> 2, (yt >> 2) + ytJs.length), ytJs)).toBe(true);
+  });
+});
