@@ -12,8 +12,11 @@ import { CROSS_ORIGIN_ISOLATION, launchChromium, serveStatic, type StaticServer 
 import { copyFixtures, installTarballs, packPackages, PUBLISHED, run, tarEntries } from "./tarballs.js";
 
 const STEPS = 40;
-/** A size budget: tensor + nn + optim, minified by esbuild, gzip -9 (the README gives 31.9 kB: a quarter to grow). */
-const BUNDLE_BUDGET_BYTES = 40_000;
+/**
+ * A size budget: tensor + nn + optim, minified by esbuild, gzip -9. Raised from 40 kB when conv2d/pooling (with their
+ * Winograd and SIMD kernels), three optimizers and PyTorch-style printing landed (31.9 → 47.9 kB); ~15 % to grow.
+ */
+const BUNDLE_BUDGET_BYTES = 55_000;
 
 type Browser = Awaited<ReturnType<typeof launchChromium>>;
 type Page = Awaited<ReturnType<Browser["newPage"]>>;
