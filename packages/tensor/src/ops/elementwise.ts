@@ -1,25 +1,16 @@
 // Element-wise ops with broadcasting (add sub mul div pow) and unary maps (neg exp log sqrt abs tanh sigmoid relu).
-import { recordOp } from "../autograd.js";
+import { defineOp } from "../autograd.js";
 import { takeArray, takeZeros } from "../pool.js";
 import { broadcastShapes, sameShape } from "../shape.js";
 import { addRun, broadcastBinary, divRun, mulRun, powRun, subRun, type BinaryRun } from "../kernels/elementwise.js";
 import { Tensor } from "../tensor.js";
+import { checkTensor, describeNonTensor } from "./checks.js";
 
 /** A number operand becomes a constant scalar tensor (no grad). */
 function asTensor(x: Tensor | number, op: string): Tensor {
   if (x instanceof Tensor) return x;
-  if (typeof x !== "number") throw new TypeError(`${op}: expected a Tensor or a number, got ${describe(x)}`);
+  if (typeof x !== "number") throw new TypeError(`${op}: expected a Tensor or a number, got ${describeNonTensor(x)}`);
   return new Tensor(new Float32Array([x]), []);
-}
-
-function describe(x: unknown): string {
-  if (x === null) return "null";
-  if (Array.isArray(x)) return "an array (wrap it with tensor())";
-  return typeof x;
-}
-
-function checkSelf(x: unknown, op: string): asserts x is Tensor {
-  if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${describe(x)}`);
 }
 
 /**
@@ -34,11 +25,11 @@ function binary(
   backward: (g: Float32Array, out: Float32Array, a: Tensor, b: Tensor, needs: readonly boolean[]) => (Float32Array | null)[],
   savesValues = true,
 ): Tensor {
-  checkSelf(a, op);
+  checkTensor(a, op);
   const b = asTensor(bIn, op);
   const shape = sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(a.shape, b.shape, op);
   const out = broadcastBinary(run, a.data, a.shape, b.data, b.shape, shape);
-  return recordOp(op, out, shape, [a, b], (g, needs) => backward(g, out, a, b, needs), { savesValues });
+  return defineOp({ name: op, inputs: [a, b], output: out, shape, savesValues, backward: (g, needs) => backward(g, out, a, b, needs) });
 }
 
 /** Element-wise `a + b` with broadcasting. */
@@ -127,20 +118,20 @@ function unary(
   f: (v: number) => number,
   df: (g: number, x: number, y: number) => number,
 ): Tensor {
-  checkSelf(x, op);
+  checkTensor(x, op);
   const xd = x.data;
   const out = takeZeros(xd.length);
   for (let i = 0; i < out.length; i++) out[i] = f(xd[i]!);
-  return recordOp(op, out, x.shape, [x], (g) => {
+  return defineOp({ name: op, inputs: [x], output: out, shape: x.shape, backward: (g) => {
     const gx = takeZeros(g.length);
     for (let i = 0; i < gx.length; i++) gx[i] = df(g[i]!, xd[i]!, out[i]!);
     return [gx];
-  });
+  } });
 }
 
 /** `−x`. d/dx = −1: the backward reads only the gradient (PyTorch saves nothing for `neg`). */
 export function neg(x: Tensor): Tensor {
-  checkSelf(x, "neg");
+  checkTensor(x, "neg");
   const xd = x.data;
   const out = takeArray(xd.length);
   for (let i = 0; i < out.length; i++) out[i] = -xd[i]!;
@@ -149,7 +140,7 @@ export function neg(x: Tensor): Tensor {
     for (let i = 0; i < gx.length; i++) gx[i] = -g[i]!;
     return [gx];
   };
-  return recordOp("neg", out, x.shape, [x], backward, { savesValues: false });
+  return defineOp({ name: "neg", inputs: [x], output: out, shape: x.shape, savesValues: false, backward });
 }
 
 /** `e^x`. d/dx = e^x. */
@@ -192,7 +183,7 @@ export function sigmoid(x: Tensor): Tensor {
  * PyTorch's `threshold_backward`): the backward is a mask pass.
  */
 export function relu(x: Tensor): Tensor {
-  checkSelf(x, "relu");
+  checkTensor(x, "relu");
   const xd = x.data;
   const n = xd.length;
   const out = takeArray(n);
@@ -200,9 +191,9 @@ export function relu(x: Tensor): Tensor {
     const v = xd[i]!;
     out[i] = v > 0 ? v : v === v ? 0 : v;
   }
-  return recordOp("relu", out, x.shape, [x], (g) => {
+  return defineOp({ name: "relu", inputs: [x], output: out, shape: x.shape, backward: (g) => {
     const gx = takeArray(n);
     for (let i = 0; i < n; i++) gx[i] = xd[i]! <= 0 ? 0 : g[i]!;
     return [gx];
-  });
+  } });
 }
