@@ -3,7 +3,7 @@ export { Module } from "./module.js";
 export type { AnyModule, StateDict, LoadStateDictOptions, LoadStateDictResult } from "./module.js";
 export { Linear, linear } from "./linear.js";
 export type { LinearOptions } from "./linear.js";
-export { ReLU, Flatten, Dropout, Sequential } from "./layers.js";
+export { ReLU, GELU, Flatten, Dropout, Sequential } from "./layers.js";
 export type { DropoutOptions } from "./layers.js";
 export { crossEntropy, nllLoss } from "./cross-entropy.js";
 export type { Reduction, ClassTarget, CrossEntropyOptions, NllLossOptions } from "./cross-entropy.js";

@@ -1,5 +1,5 @@
-// Parameter-free layers (ReLU, Flatten, Dropout) and the Sequential container.
-import { Tensor, defineOp, defaultGenerator, type Generator } from "@tsgrad/tensor";
+// Parameter-free layers (ReLU, GELU, Flatten, Dropout) and the Sequential container.
+import { Tensor, defineOp, defaultGenerator, gelu, type GeluOptions, type Generator } from "@tsgrad/tensor";
 import { handOver, takeArray } from "@tsgrad/tensor/internal";
 import { Module, type AnyModule } from "./module.js";
 
@@ -15,6 +15,35 @@ export class ReLU extends Module<[Tensor], Tensor> {
 
   forward(x: Tensor): Tensor {
     return x.relu();
+  }
+}
+
+/**
+ * `x·Φ(x)` element-wise (`torch.nn.GELU`), or its tanh approximation with `{ approximate: "tanh" }`.
+ *
+ * ```ts
+ * new GELU({ approximate: "tanh" }).forward(tensor([-1, 2])); // [-0.1588, 1.9546]
+ * ```
+ */
+export class GELU extends Module<[Tensor], Tensor> {
+  override readonly keepsTensors = false;
+  readonly approximate: "none" | "tanh";
+
+  constructor({ approximate = "none" }: GeluOptions = {}) {
+    super();
+    if (approximate !== "none" && approximate !== "tanh") {
+      throw new RangeError(`GELU: approximate argument must be either "none" or "tanh", got ${JSON.stringify(approximate)}`);
+    }
+    this.approximate = approximate;
+  }
+
+  forward(x: Tensor): Tensor {
+    return gelu(x, { approximate: this.approximate });
+  }
+
+  /** PyTorch's: `approximate='none'`. */
+  override extraRepr(): string {
+    return `approximate='${this.approximate}'`;
   }
 }
 

@@ -1,7 +1,7 @@
 // Every "op" case of testdata/pytorch-golden.json (scripts/goldens.py): forward values and gradients against PyTorch.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadGolden, type GoldenTensor } from "@tsgrad/testing";
-import { Tensor, getBackend, setBackend, tensor } from "./index.js";
+import { Tensor, gelu, getBackend, setBackend, tensor, type GeluOptions } from "./index.js";
 
 type Arg = GoldenTensor | number;
 
@@ -26,6 +26,7 @@ function run(op: string, args: readonly (Tensor | number)[], kw: Record<string, 
     case "tanh": return self.tanh();
     case "sigmoid": return self.sigmoid();
     case "relu": return self.relu();
+    case "gelu": return gelu(self, kw as GeluOptions);
     case "matmul": return self.matmul(t(0));
     case "sum": return self.sum(dim, keepdim);
     case "mean": return self.mean(dim, keepdim);

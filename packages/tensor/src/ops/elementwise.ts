@@ -197,3 +197,77 @@ export function relu(x: Tensor): Tensor {
     return [gx];
   } });
 }
+
+/** Options of {@link gelu}. */
+export interface GeluOptions {
+  /** `"none"` (default): the exact `x·Φ(x)`; `"tanh"`: PyTorch's tanh approximation. */
+  readonly approximate?: "none" | "tanh";
+}
+
+/**
+ * GELU, `x·Φ(x)` with Φ the standard normal CDF (`torch.nn.functional.gelu`); with `approximate: "tanh"`,
+ * `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`. Computed in float64, rounded once to float32.
+ *
+ * ```ts
+ * gelu(tensor([-1, 0, 2])); // [-0.1587, 0, 1.9545]
+ * ```
+ */
+export function gelu(x: Tensor, { approximate = "none" }: GeluOptions = {}): Tensor {
+  checkTensor(x, "gelu");
+  if (approximate !== "none" && approximate !== "tanh") {
+    throw new RangeError(`gelu: approximate argument must be either "none" or "tanh", got ${JSON.stringify(approximate)}`);
+  }
+  const exact = approximate === "none";
+  const xd = x.data;
+  const out = takeArray(xd.length);
+  for (let i = 0; i < out.length; i++) {
+    const v = xd[i]!;
+    out[i] = exact ? v * normalCdf(v) : 0.5 * v * (1 + Math.tanh(GELU_K * (v + 0.044715 * v * v * v)));
+  }
+  // exact: d/dx = Φ(x) + x·φ(x); tanh: 0.5·(1 + t) + 0.5·x·(1 − t²)·k·(1 + 3·0.044715·x²), t = tanh(k·(x + 0.044715·x³)).
+  return defineOp({ name: "gelu", inputs: [x], output: out, shape: x.shape, backward: (g) => {
+    const gx = takeArray(g.length);
+    for (let i = 0; i < gx.length; i++) {
+      const v = xd[i]!;
+      let d: number;
+      if (exact) {
+        d = normalCdf(v) + v * Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
+      } else {
+        const t = Math.tanh(GELU_K * (v + 0.044715 * v * v * v));
+        d = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GELU_K * (1 + 3 * 0.044715 * v * v);
+      }
+      gx[i] = g[i]! * d;
+    }
+    return [gx];
+  } });
+}
+
+/** √(2/π), the tanh approximation's scale. */
+const GELU_K = Math.sqrt(2 / Math.PI);
+
+/**
+ * Φ(x) = erfc(−x/√2)/2 to float64 accuracy, relative accuracy kept in the far left tail (where x·Φ(x) is tiny):
+ * the erf Taylor series for |z| < 2, else the continued fraction of erfc (JavaScript has no `Math.erf`).
+ */
+function normalCdf(x: number): number {
+  const z = -x / Math.SQRT2;
+  return 0.5 * (z >= 0 ? erfcPositive(z) : 2 - erfcPositive(-z));
+}
+
+/** erfc(z) for z ≥ 0. */
+function erfcPositive(z: number): number {
+  if (z < 2) {
+    // erf z = 2/√π · Σ (−1)ⁿ z^(2n+1) / (n!·(2n+1))
+    let term = z, sum = z;
+    for (let n = 1; n < 60 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
+      term *= (-z * z) / n;
+      sum += term / (2 * n + 1);
+    }
+    return 1 - (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  if (z > 27) return 0;
+  // erfc z = e^(−z²)/√π · 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + …)))), evaluated bottom-up from a fixed depth.
+  let frac = z;
+  for (let n = 60; n >= 1; n--) frac = z + n / 2 / frac;
+  return Math.exp(-z * z) / Math.sqrt(Math.PI) / frac;
+}
