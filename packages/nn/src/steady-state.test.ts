@@ -63,7 +63,7 @@ function countTypedArrays(fn: () => void): number {
   } finally {
     for (const { k, own } of saved) {
       g[k.name] = k;
-      for (const method of ["slice", "map", "filter"]) if (!(method in own)) delete (k.prototype as unknown as Record<string, unknown>)[method];
+      for (const method of ["slice", "map", "filter"]) if (!(method in own)) Reflect.deleteProperty(k.prototype, method);
     }
   }
   return count;
