@@ -9,7 +9,7 @@ import { DataLoader } from "@tsgrad/data";
 import type { MnistData } from "@tsgrad/data/node";
 import { parseCli, UsageError, helpText, type DatasetName, type PredictOptions, type RunSettings, type TrainOptions } from "./cli.js";
 import { optimizerPath, readCheckpoint, writeCheckpoint, type Checkpoint, type RunState } from "./checkpoint.js";
-import { writeFileAtomic } from "./atomic.js";
+import { writeFileAtomic } from "@tsgrad/data/node";
 import { loadData, type LoadDataOptions } from "./data.js";
 import { buildModel, countParameters, describeModel, IMAGE_SIZE } from "./model.js";
 import { checkDistinct, checkFolder, checkInputFile, checkOutputFile, resolveUserPath, userFolder, type NamedPath } from "./paths.js";
