@@ -231,7 +231,7 @@ export function gelu(x: Tensor, { approximate = "none" }: GeluOptions = {}): Ten
       const v = xd[i]!;
       let d: number;
       if (exact) {
-        d = normalCdf(v) + v * Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
+        d = normalCdf(v) + v * normalPdf(v);
       } else {
         const t = Math.tanh(GELU_K * (v + 0.044715 * v * v * v));
         d = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GELU_K * (1 + 3 * 0.044715 * v * v);
@@ -240,6 +240,11 @@ export function gelu(x: Tensor, { approximate = "none" }: GeluOptions = {}): Ten
     }
     return [gx];
   } });
+}
+
+/** φ(x), the standard normal density. */
+function normalPdf(x: number): number {
+  return Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
 }
 
 /** √(2/π), the tanh approximation's scale. */
