@@ -133,6 +133,7 @@ OPS = {
     "tanh": torch.tanh,
     "sigmoid": torch.sigmoid,
     "relu": torch.relu,
+    "gelu": torch.nn.functional.gelu,
     "matmul": torch.matmul,
     "sum": _sum,
     "mean": _mean,

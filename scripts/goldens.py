@@ -72,6 +72,10 @@ op("sigmoid", "sigmoid", lambda r: [r.randn(3, 4)])
 op("sigmoid_extreme", "sigmoid", lambda r: [r.randn(3, 4, scale=20.0)])
 op("relu", "relu", lambda r: [r.away(4, 6)])
 op("relu_odd", "relu", lambda r: [r.away(3, 67)])
+op("gelu", "gelu", lambda r: [r.randn(3, 4, scale=2.0)])
+op("gelu_tails", "gelu", lambda r: [r.randn(3, 13, scale=6.0)])
+op("gelu_tanh", "gelu", lambda r: [r.randn(3, 4, scale=2.0)], {"approximate": "tanh"})
+op("gelu_tanh_tails", "gelu", lambda r: [r.randn(3, 13, scale=6.0)], {"approximate": "tanh"})
 
 # ---- matmul: torch.matmul's rules (1-D operands, broadcast batch dims), sizes with tails ----
 op("matmul_2d", "matmul", lambda r: [r.randn(5, 7), r.randn(7, 3)])

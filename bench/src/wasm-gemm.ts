@@ -41,8 +41,8 @@ function operands(c: Case): { a: number; b: number; out: number; ja: Float32Arra
   const ja = new Float32Array(c.m * c.k), jb = new Float32Array(c.k * c.n);
   fill(ja, 1);
   fill(jb, 2);
-  arena.view(a, ja.length).set(ja);
-  arena.view(b, jb.length).set(jb);
+  new Float32Array(memory.buffer, a, ja.length).set(ja);
+  new Float32Array(memory.buffer, b, jb.length).set(jb);
   return { a, b, out, ja, jb, jc: new Float32Array(c.m * c.n) };
 }
 

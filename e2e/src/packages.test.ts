@@ -85,7 +85,7 @@ describe("the pnpm pack tarballs", () => {
     expect(manifest["keywords"]).toEqual(expect.arrayContaining(["typescript"]));
     expect(manifest["repository"]).toMatchObject({ type: "git", directory: `packages/${name}` });
     const exportsMap = manifest["exports"] as Record<string, { types: string; import: string }>;
-    expect(Object.keys(exportsMap)).toEqual(name === "data" ? [".", "./node"] : ["."]);
+    expect(Object.keys(exportsMap)).toEqual(name === "data" ? [".", "./node"] : name === "tensor" ? [".", "./internal"] : ["."]);
     for (const target of Object.values(exportsMap)) {
       expect(Object.keys(target)).toEqual(["types", "import"]);
       expect(files).toContain(`package/${target.types.slice(2)}`);
@@ -158,7 +158,9 @@ describe("installed with npm into a plain project", () => {
         const manifest = JSON.parse(readFileSync(join(project, "node_modules/@tsgrad", name, "package.json"), "utf8")) as {
           exports: Record<string, { import: string }>;
         };
-        imports[`@tsgrad/${name}`] = `./node_modules/@tsgrad/${name}/${manifest.exports["."]!.import.slice(2)}`;
+        for (const [subpath, target] of Object.entries(manifest.exports)) {
+          imports[`@tsgrad/${name}${subpath.slice(1)}`] = `./node_modules/@tsgrad/${name}/${target.import.slice(2)}`;
+        }
       }
       writeFileSync(join(project, "index.html"), `<!doctype html>
 <meta charset="utf-8">

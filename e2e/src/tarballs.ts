@@ -100,7 +100,6 @@ export async function installTarballs(dir: string, tarballs: Readonly<Record<str
     overrides: {
       ...dependencies,
       mnist: `file:${installedDependency("mnist")}`,
-      "mnist-dataset": `file:${installedDependency("mnist-dataset")}`,
     },
   };
   writeFileSync(join(dir, "package.json"), JSON.stringify(manifest, null, 2));

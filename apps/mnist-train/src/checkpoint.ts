@@ -5,7 +5,7 @@ import { basename, dirname, extname, join } from "node:path";
 import { Tensor, type GeneratorState } from "@tsgrad/tensor";
 import { loadSafetensors, saveSafetensors, type StateDict } from "@tsgrad/nn";
 import type { OptimizerStateDict } from "@tsgrad/optim";
-import { writeFileAtomic } from "./atomic.js";
+import { writeFileAtomic } from "@tsgrad/data/node";
 import type { EpochRecord } from "./report.js";
 
 /** The run's state stored in the model file's metadata. */

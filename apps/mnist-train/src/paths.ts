@@ -2,7 +2,7 @@
 import { accessSync, closeSync, constants, existsSync, openSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { UsageError } from "./cli.js";
-import { describeFsError } from "./atomic.js";
+import { describeFsError } from "@tsgrad/data/node";
 
 function isFolder(path: string): boolean {
   try {

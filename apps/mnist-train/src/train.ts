@@ -17,30 +17,38 @@ export interface EpochState {
   imagesSeen: number;
 }
 
-/** How a call of {@link trainEpoch} ended: the epoch is over, stopped (Ctrl-C), or paused to let events in. */
-export type EpochStatus = "done" | "stopped" | "paused";
+/** How {@link trainEpoch} ended: the epoch is over, or `shouldStop` said so (Ctrl-C) after a step. */
+export type EpochStatus = "done" | "stopped";
 
-/** What one call of {@link trainEpoch} needs. */
+/** What {@link trainEpoch} needs. */
 export interface TrainEpochOptions {
   readonly model: Sequential;
   readonly lossFn: CrossEntropyLoss;
   readonly optimizer: { zeroGrad(): void; step(): void };
   /** Where the epoch stands (mutated as it goes); fresh epochs start at zeros. */
   readonly state: EpochState;
-  /** The epoch's batches, positioned at `state.batchesDone`; a paused call leaves it where it stopped. */
+  /** The epoch's batches, positioned at `state.batchesDone`. */
   readonly batches: Iterator<{ inputs: Tensor; targets: Tensor }>;
   readonly onBatch?: (state: EpochState) => void;
-  /** Asked after every step: "stop" ends the epoch early, "pause" returns so the caller can yield to events. */
-  readonly check?: () => "stop" | "pause" | "go";
+  /** Asked after every step: true ends the epoch there (a step once begun always finishes). */
+  readonly shouldStop?: () => boolean;
+  /** The loop lets pending events in (a signal, a closed pipe) at least this often (default 50 ms). */
+  readonly yieldEveryMs?: number;
 }
 
+/** Lets the event loop run pending events (a signal handler, a stream error) before training goes on. */
+const yieldToEvents = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /**
- * Trains on batches until the epoch ends or `check` asks to stop or pause. One step is PyTorch's:
- * zero the gradients, forward, cross-entropy, backward, Adam step. The epoch's training loss is the mean over images.
+ * Trains on batches until the epoch ends or `shouldStop` says so, yielding to the event loop once at the start and
+ * then every `yieldEveryMs` (so Ctrl-C is seen between two steps). One step is PyTorch's: zero the gradients,
+ * forward, cross-entropy, backward, Adam step. The epoch's training loss is the mean over images.
  */
-export function trainEpoch(options: TrainEpochOptions): EpochStatus {
-  const { model, lossFn, optimizer, batches, state, onBatch, check } = options;
+export async function trainEpoch(options: TrainEpochOptions): Promise<EpochStatus> {
+  const { model, lossFn, optimizer, batches, state, onBatch, shouldStop = () => false, yieldEveryMs = 50 } = options;
   model.train();
+  await yieldToEvents();
+  let lastYield = performance.now();
   for (;;) {
     const next = batches.next();
     if (next.done === true) return "done";
@@ -54,9 +62,11 @@ export function trainEpoch(options: TrainEpochOptions): EpochStatus {
     state.imagesSeen += b;
     state.batchesDone += 1;
     onBatch?.(state);
-    const verdict = check?.() ?? "go";
-    if (verdict === "stop") return "stopped";
-    if (verdict === "pause") return "paused";
+    if (shouldStop()) return "stopped";
+    if (performance.now() - lastYield >= yieldEveryMs) {
+      await yieldToEvents();
+      lastYield = performance.now();
+    }
   }
 }
 

@@ -307,7 +307,7 @@ describe("loadMnist falls back", () => {
     expect(data.source.kind).toBe("embedded");
     expect([data.train.count, data.test.count]).toEqual([9000, 1000]);
     expect(notices).toEqual([data.notice]);
-    expect(data.notice).toMatch(/^Using the embedded MNIST subset: 9,000 train \/ 1,000 test images of the first 10,000 training images, because the download failed \(train-images-idx3-ubyte\.gz could not be downloaded: .*HTTP 404 Not Found\); for the full 60,000 \/ 10,000 pass dataDir \(--data-dir\) or allow a download\.$/);
+    expect(data.notice).toMatch(/^Using the embedded MNIST subset: 9,000 train \/ 1,000 test images of the first 10,000 training images, because the download failed \(download: train-images-idx3-ubyte\.gz could not be downloaded: .*HTTP 404 Not Found\); for the full 60,000 \/ 10,000 pass dataDir \(--data-dir\) or allow a download\.$/);
     expect(histogram(data.test.labels)).toEqual([100, 113, 99, 103, 98, 86, 102, 107, 94, 98]);
     expect(listing(cacheDir)).toEqual([]);
   });

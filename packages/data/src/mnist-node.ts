@@ -1,12 +1,10 @@
-// MNIST / Fashion-MNIST from a folder, the cache, a download (through mnist-dataset) or the embedded default: all I/O.
-import diagnosticsChannel from "node:diagnostics_channel";
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import type { ClientRequest, IncomingMessage, RequestOptions } from "node:http";
+// MNIST / Fashion-MNIST from the first source that has it: a folder, the cache, a download, the embedded default.
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { isIP, connect as netConnect, type Socket } from "node:net";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { connect as tlsConnect } from "node:tls";
+import { describeFsError, writeFileAtomic } from "./atomic.js";
+import { downloadGunzipped, type DownloadOptions } from "./download.js";
 import { assembleEmbedded, decodeDigitJson, EMBEDDED_TEST_COUNT, EMBEDDED_TRAIN_COUNT } from "./embedded.js";
 import {
   checkMnistImages, checkMnistLabels, parseIdx, toMnistSplit, type IdxArray, type MnistSplit,
@@ -207,86 +205,6 @@ export function defaultCacheDir(): string {
   return xdg !== undefined && xdg.startsWith("/") ? join(xdg, "tsgrad") : join(homedir(), ".cache", "tsgrad");
 }
 
-/** Options of {@link downloadGunzipped}. */
-export interface DownloadOptions {
-  readonly connectTimeoutMs: number;
-  readonly idleTimeoutMs: number;
-}
-
-/** The part of `mnist-dataset` we use: its downloader, `http.get(url)` piped through gunzip into one Buffer. */
-interface MnistDatasetModule {
-  gunzipUrl(request: RequestOptions): Promise<Buffer>;
-}
-
-const RESPONSE_CHANNEL = "http.client.response.finish";
-
-/**
- * Downloads a `.gz` URL and returns its decompressed bytes. The transfer is `mnist-dataset`'s `gunzipUrl`, which only
- * does `http.get(url)` piped into gunzip: no https, no timeout, no status check. We hand it request options (which
- * `http.get` accepts in place of a URL) that add what it lacks, for http and https mirrors alike:
- * - `createConnection` opens the socket: plain TCP for `http:`; for `https:` a `node:tls` socket (certificate verified
- *   against the host name), over which its `http.get` speaks HTTPS just as `node:https` does (an `https.Agent` is
- *   exactly such a TLS `createConnection`). A timer destroys the socket when the TCP (and TLS) handshake takes longer
- *   than `connectTimeoutMs`; the socket's idle timeout ends a transfer that stalls for `idleTimeoutMs`.
- * - Node's `http.client.response.finish` diagnostics channel shows us the response before `gunzipUrl` sees it:
- *   anything but 200 (redirects are not followed) fails at once with its status, and a response that breaks off
- *   fails instead of leaving `gunzipUrl` waiting forever.
- */
-export async function downloadGunzipped(url: string, options: DownloadOptions): Promise<Uint8Array> {
-  const load = createRequire(resolvePackageFile("mnist-dataset", "package.json"));
-  const { gunzipUrl } = load("mnist-dataset") as MnistDatasetModule;
-  const target = new URL(url);
-  if (target.protocol !== "http:" && target.protocol !== "https:") {
-    throw new TypeError(`download: expected an http: or https: URL, got ${url}`);
-  }
-  const secure = target.protocol === "https:";
-  const host = target.hostname.replace(/^\[|\]$/g, "");
-  const port = Number(target.port || (secure ? 443 : 80));
-  let socket: Socket | undefined;
-  let connectTimer: ReturnType<typeof setTimeout> | undefined;
-  return new Promise<Uint8Array>((resolvePromise, reject) => {
-    let settled = false;
-    const finish = (error: Error | null, bytes?: Uint8Array): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(connectTimer);
-      diagnosticsChannel.unsubscribe(RESPONSE_CHANNEL, onResponse);
-      socket?.destroy();
-      if (error) reject(error);
-      else resolvePromise(bytes!);
-    };
-    const onResponse = (message: unknown): void => {
-      const { request, response } = message as { request: ClientRequest; response: IncomingMessage };
-      if (socket === undefined || request.socket !== socket) return;
-      if (response.statusCode !== 200) {
-        finish(new Error(`HTTP ${response.statusCode} ${response.statusMessage ?? ""}`.trimEnd()));
-        return;
-      }
-      response.once("aborted", () => finish(new Error("the connection closed before the transfer completed")));
-      response.once("error", (e) => finish(new Error(`the transfer broke off (${e.message})`)));
-    };
-    diagnosticsChannel.subscribe(RESPONSE_CHANNEL, onResponse);
-    const request: RequestOptions = {
-      host, port, path: `${target.pathname}${target.search}`, headers: { host: target.host },
-      createConnection: () => {
-        const servername = isIP(host) === 0 ? host : undefined; // SNI takes names only; the check uses `host` either way
-        const s: Socket = secure ? tlsConnect({ host, port, servername }) : netConnect({ host, port });
-        socket = s;
-        connectTimer = setTimeout(() => {
-          s.destroy(new Error(`no connection within ${options.connectTimeoutMs} ms`));
-        }, options.connectTimeoutMs);
-        s.once(secure ? "secureConnect" : "connect", () => clearTimeout(connectTimer));
-        s.setTimeout(options.idleTimeoutMs, () => s.destroy(new Error(`no data for ${options.idleTimeoutMs} ms`)));
-        return s;
-      },
-    };
-    gunzipUrl(request).then(
-      (buffer) => finish(null, new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)),
-      (error: Error) => finish(new Error(error.message || String(error))),
-    );
-  });
-}
-
 interface DownloadContext extends DownloadOptions {
   readonly onProgress: ((event: MnistProgress) => void) | undefined;
 }
@@ -297,7 +215,7 @@ interface DownloadContext extends DownloadOptions {
  * a temporary file and a rename): a failure anywhere leaves the cache as it was.
  */
 async function downloadMissing(dir: string, mirrors: readonly string[], context: DownloadContext) {
-  if (mirrors.length === 0) throw new Error("no mirrors to download from");
+  if (mirrors.length === 0) throw new Error("download: no mirrors to download from");
   const parsed: IdxArray[] = [];
   const files: string[] = [];
   const fetched: { path: string; bytes: Uint8Array }[] = [];
@@ -329,7 +247,7 @@ async function downloadMissing(dir: string, mirrors: readonly string[], context:
         context.onProgress?.({ kind: "download-failed", file: name, url, error: message });
       }
     }
-    if (parsed.length === i) throw new Error(`${name}.gz could not be downloaded: ${failures.join("; ")}`);
+    if (parsed.length === i) throw new Error(`download: ${name}.gz could not be downloaded: ${failures.join("; ")}`);
     files.push(join(dir, name));
   }
   const splits = pairSplits(parsed, files, true);
@@ -385,19 +303,17 @@ function findFile(dir: string, name: string): string | null {
   return null;
 }
 
+/** The suffix of writeFileAtomic's temporary files. */
 const TEMP_SUFFIX = ".tmp";
 
-/** Writes `bytes` to a temporary file beside `path`, then renames it: readers see the whole file or none. */
+/** Writes a downloaded file into the cache atomically; when that fails, says so and goes on with the data in memory. */
 function writeAtomically(path: string, bytes: Uint8Array, onProgress: DownloadContext["onProgress"]): void {
-  const temporary = join(dirname(path), `.${process.pid}-${Date.now()}-${basename(path)}${TEMP_SUFFIX}`);
   try {
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(temporary, bytes);
-    renameSync(temporary, path);
+    writeFileAtomic(path, bytes);
   } catch (error) {
-    rmSync(temporary, { force: true });
-    // The data is valid and in memory: use it, and say that it could not be cached.
-    onProgress?.({ kind: "notice", message: `could not write ${path} to the cache: ${(error as Error).message}` });
+    const cause = (error as Error).cause ?? error;
+    onProgress?.({ kind: "notice", message: `could not write ${path} to the cache: ${describeFsError(cause)}` });
   }
 }
 
@@ -409,10 +325,6 @@ function removeStaleTemporaries(dir: string): void {
     const path = join(dir, f);
     if (f.startsWith(".") && f.endsWith(TEMP_SUFFIX) && statSync(path).mtimeMs < limit) rmSync(path, { force: true });
   }
-}
-
-function basename(path: string): string {
-  return path.slice(path.lastIndexOf("/") + 1);
 }
 
 function mirrorsFromEnv(dataset: MnistDatasetName): string[] | undefined {

@@ -48,6 +48,7 @@ function pair(value: unknown, name: string, atLeast: number): [number, number] {
  * ```
  */
 export class Conv2d extends Module<[Tensor], Tensor> {
+  override readonly keepsTensors = false;
   readonly inChannels: number;
   readonly outChannels: number;
   readonly kernelSize: readonly [number, number];

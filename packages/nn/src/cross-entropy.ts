@@ -1,7 +1,6 @@
 // Fused, stable cross-entropy and NLL losses (one graph node each) with PyTorch's semantics and error messages.
-import {
-  Tensor, ShapeError, defineOp, formatShape, releaseArray, takeArray, takeFloat64, takeInt32, takeZeros,
-} from "@tsgrad/tensor";
+import { Tensor, ShapeError, defineOp, formatShape } from "@tsgrad/tensor";
+import { laneLogSumExp, releaseArray, sameShape, takeArray, takeFloat64, takeInt32, takeZeros } from "@tsgrad/tensor/internal";
 
 /** How a loss reduces its per-element values: PyTorch's `reduction`. */
 export type Reduction = "mean" | "sum" | "none";
@@ -50,7 +49,8 @@ function describe(x: unknown): string {
   return x === null ? "null" : Array.isArray(x) ? "an array" : typeof x;
 }
 
-function checkReduction(reduction: unknown, op: string): Reduction {
+/** The reduction, checked (`<op>: avg is not a valid value for reduction` otherwise): every loss uses it. */
+export function checkReduction(reduction: unknown, op: string): Reduction {
   if (reduction === "mean" || reduction === "sum" || reduction === "none") return reduction;
   throw new RangeError(`${op}: ${String(reduction)} is not a valid value for reduction`);
 }
@@ -89,7 +89,7 @@ function classIndices(target: ClassTarget, lay: Layout, ignoreIndex: number, op:
       if (lay.rowShape.length === 1 && ts.length !== 1) {
         throw new ShapeError(`${op}: 0D or 1D target tensor expected, multi-target not supported (got target ${formatShape(ts)})`);
       }
-      if (formatShape(ts) !== formatShape(lay.rowShape)) {
+      if (!sameShape(ts, lay.rowShape)) {
         throw new ShapeError(`${op}: Expected target size ${formatShape(lay.rowShape)}, got ${formatShape(ts)}`);
       }
     }
@@ -118,45 +118,6 @@ function classIndices(target: ClassTarget, lay: Layout, ignoreIndex: number, op:
     out[i] = y;
   }
   return out;
-}
-
-/**
- * Below this magnitude of a row's max m, `m + log Σ` is formed in float64 (an error of at most 2^-29, below the float32
- * resolution of any result, and the values of earlier versions bit for bit); from it on, `log Σ` would drown in `m`,
- * so the two are kept apart, as PyTorch computes `log_softmax = (z − m) − log Σ`. (The tensor package's softmax uses
- * the same rule.)
- */
-const FUSED_LSE_LIMIT = 2 ** 24;
-
-/**
- * Per row r = (n, s), in float64: `lse[2r]` (shift) and `lse[2r + 1]` (tail) with `log p_k = (z_k − shift) − tail`:
- * `m + log Σ exp(z − m)` and 0 for a moderate max m, else `m` and `log Σ`. A row holding NaN or +inf, or only −inf,
- * gives NaN, as PyTorch.
- */
-function rowLogSumExp(z: Float32Array, lay: Layout): Float64Array {
-  const { n, c, inner } = lay;
-  const lse = takeFloat64(2 * n * inner);
-  for (let b = 0; b < n; b++) {
-    for (let s = 0; s < inner; s++) {
-      const base = b * c * inner + s;
-      let m = -Infinity;
-      for (let k = 0; k < c; k++) {
-        const v = z[base + k * inner]!;
-        if (v > m || v !== v) m = v;
-      }
-      let acc = 0;
-      for (let k = 0; k < c; k++) acc += Math.exp(z[base + k * inner]! - m);
-      const r = 2 * (b * inner + s);
-      if (Math.abs(m) < FUSED_LSE_LIMIT) {
-        lse[r] = m + Math.log(acc);
-        lse[r + 1] = 0;
-      } else {
-        lse[r] = m;
-        lse[r + 1] = Math.log(acc);
-      }
-    }
-  }
-  return lse;
 }
 
 /** The upstream factor of row r: `g[r]` for "none", `g[0] / denom` for "mean", `g[0]` for "sum". */
@@ -209,7 +170,7 @@ export function crossEntropy(input: Tensor, target: ClassTarget, options: CrossE
     throw new RangeError(`${op}: labelSmoothing must be between 0.0 and 1.0. Got: ${String(labelSmoothing)}`);
   }
   if (!Number.isInteger(ignoreIndex)) throw new TypeError(`${op}: ignoreIndex must be an integer, got ${String(ignoreIndex)}`);
-  if (target instanceof Tensor && formatShape(target.shape) === formatShape(input.shape)) {
+  if (target instanceof Tensor && sameShape(target.shape, input.shape)) {
     if (ignoreIndex >= 0) throw new RangeError(`${op}: ignoreIndex is not supported for floating point target`);
     return crossEntropyProbs(input, target, lay, w, reduction, labelSmoothing);
   }
@@ -222,7 +183,7 @@ function crossEntropyIndices(
 ): Tensor {
   const { n, c, inner } = lay;
   const z = input.data;
-  const lse = rowLogSumExp(z, lay);
+  const lse = laneLogSumExp(z, lay.n, lay.c, lay.inner);
   const rows = takeFloat64(n * inner).fill(0);
   let wSum = 0; // Σ_c w_c, for the smoothing term
   for (let k = 0; k < c; k++) wSum += w === null ? 1 : w[k]!;
@@ -252,7 +213,6 @@ function crossEntropyIndices(
     inputs: [input],
     output: reduce(rows, reduction, denom),
     shape: reduction === "none" ? lay.rowShape : [],
-    borrowsGradOutput: true,
     saved: [y, lse],
     // dz_c = u·[p_c·((1−ε)·w_y + ε/C·Σw) − (1−ε)·w_y·[c = y] − ε/C·w_c], p = softmax(z); ignored rows get 0.
     backward: (g) => {
@@ -286,7 +246,7 @@ function crossEntropyProbs(
   const { n, c, inner } = lay;
   const z = input.data;
   const td = target.data;
-  const lse = rowLogSumExp(z, lay);
+  const lse = laneLogSumExp(z, lay.n, lay.c, lay.inner);
   const rows = takeFloat64(n * inner).fill(0);
   const smoothed = (i: number): number => td[i]! * (1 - eps) + eps / c;
   for (let b = 0; b < n; b++) {
@@ -310,7 +270,6 @@ function crossEntropyProbs(
     inputs: target.requiresGrad ? [input, target] : [input],
     output: reduce(rows, reduction, denom),
     shape,
-    borrowsGradOutput: true,
     saved: [lse],
     // dz_c = u·(p_c·Σ_k w_k·t'_k − w_c·t'_c) and dt_c = u·(1−ε)·w_c·(lse − z_c), with t' = (1−ε)·t + ε/C.
     backward: (g, needs) => {
@@ -372,7 +331,6 @@ export function nllLoss(input: Tensor, target: ClassTarget, options: NllLossOpti
     inputs: [input],
     output: reduce(rows, reduction, denom),
     shape: reduction === "none" ? lay.rowShape : [],
-    borrowsGradOutput: true,
     saved: [y],
     // dx_{r,y} = −w_y·u; every other element 0.
     backward: (g) => {

@@ -1,6 +1,7 @@
 // Functional forms of the layers and the MSE loss (crossEntropy/nllLoss live in cross-entropy.ts, linear in linear.ts).
 import { Tensor, ShapeError, defineOp, formatShape } from "@tsgrad/tensor";
-import type { Reduction } from "./cross-entropy.js";
+import { sameShape } from "@tsgrad/tensor/internal";
+import { checkReduction, type Reduction } from "./cross-entropy.js";
 
 /**
  * `max(x, 0)` element-wise (`torch.nn.functional.relu`); the gradient at 0 is 0.
@@ -42,10 +43,8 @@ export interface MseLossOptions {
  */
 export function mseLoss(input: Tensor, target: Tensor, { reduction = "mean" }: MseLossOptions = {}): Tensor {
   if (!(input instanceof Tensor) || !(target instanceof Tensor)) throw new TypeError("mseLoss: expected two Tensors");
-  if (reduction !== "mean" && reduction !== "sum" && reduction !== "none") {
-    throw new RangeError(`mseLoss: ${String(reduction)} is not a valid value for reduction`);
-  }
-  if (formatShape(input.shape) !== formatShape(target.shape)) {
+  checkReduction(reduction, "mseLoss");
+  if (!sameShape(input.shape, target.shape)) {
     throw new ShapeError(
       `mseLoss: expected input and target of the same shape, got ${formatShape(input.shape)} and ${formatShape(target.shape)}`,
     );

@@ -3,7 +3,7 @@ export { Module } from "./module.js";
 export type { AnyModule, StateDict, LoadStateDictOptions, LoadStateDictResult } from "./module.js";
 export { Linear, linear } from "./linear.js";
 export type { LinearOptions } from "./linear.js";
-export { ReLU, Flatten, Dropout, Sequential } from "./layers.js";
+export { ReLU, GELU, Flatten, Dropout, Sequential } from "./layers.js";
 export { Conv2d, conv2d } from "./conv.js";
 export type { Conv2dLayerOptions } from "./conv.js";
 export { MaxPool2d, AvgPool2d, maxPool2d, avgPool2d } from "./pooling.js";

@@ -1,7 +1,8 @@
 // ReLU, Flatten, Dropout and Sequential: values, shapes, modes and gradients.
 import { describe, expect, it } from "vitest";
-import { Generator, gradcheck, ones, randn, tensor } from "@tsgrad/tensor";
-import { Dropout, Flatten, Linear, ReLU, Sequential, relu, logSoftmax, mseLoss } from "./index.js";
+import { Generator, gradcheck, ones, randn, tensor, type Tensor } from "@tsgrad/tensor";
+import { Dropout, Flatten, GELU, Linear, ReLU, Sequential, relu, logSoftmax, mseLoss } from "./index.js";
+import { gelu } from "@tsgrad/tensor";
 
 describe("ReLU and Flatten", () => {
   it("ReLU zeroes negatives, with gradient 0 at 0", () => {
@@ -85,5 +86,31 @@ describe("mseLoss", () => {
   it("rejects different shapes and unknown reductions", () => {
     expect(() => mseLoss(randn([2]), randn([3]))).toThrow(/same shape, got \[2\] and \[3\]/);
     expect(() => mseLoss(randn([2]), randn([2]), { reduction: "avg" as "mean" })).toThrow(/avg is not a valid value for reduction/);
+  });
+});
+
+describe("GELU", () => {
+  it("is the tensor op, exact or tanh, prints as PyTorch and checks its option at construction", () => {
+    const x = randn([4, 5], { generator: new Generator(2) });
+    expect(new GELU().forward(x).data).toEqual(gelu(x).data);
+    expect(new GELU({ approximate: "tanh" }).forward(x).data).toEqual(gelu(x, { approximate: "tanh" }).data);
+    expect(String(new GELU())).toBe("GELU(approximate='none')");
+    expect(String(new Sequential(new Linear(2, 2), new GELU({ approximate: "tanh" })))).toContain("(1): GELU(approximate='tanh')");
+    expect(() => new GELU({ approximate: "fast" as "none" })).toThrow(
+      new RangeError('GELU: approximate argument must be either "none" or "tanh", got "fast"'));
+  });
+  it("between two Linear layers of a Sequential, trains with the same gradients as the same ops by hand", () => {
+    const g = new Generator(4);
+    const model = new Sequential(new Linear(3, 4, { generator: g }), new GELU(), new Linear(4, 2, { generator: g }));
+    const x = randn([5, 3], { generator: g });
+    for (let i = 0; i < 3; i++) {
+      model.zeroGrad();
+      model.forward(x).sum().backward();
+    }
+    const [w1, b1, w2, b2] = model.parameters() as [Tensor, Tensor, Tensor, Tensor];
+    const copies = [w1, b1, w2, b2].map((p) => tensor(p.data.slice(), { shape: p.shape, requiresGrad: true }));
+    const [cw1, cb1, cw2, cb2] = copies as [Tensor, Tensor, Tensor, Tensor];
+    gelu(x.matmul(cw1.t()).add(cb1)).matmul(cw2.t()).add(cb2).sum().backward();
+    [w1, b1, w2, b2].forEach((p, i) => expect(p.grad!).toBeAllClose(copies[i]!.grad!.data, { atol: 1e-6, rtol: 1e-5 }));
   });
 });

@@ -1,8 +1,6 @@
-// Parameter-free layers (ReLU, Flatten, Dropout) and the Sequential container.
-import { Tensor, defineOp, defaultGenerator, releaseIntermediate, takeArray, type Generator } from "@tsgrad/tensor";
-import { Conv2d } from "./conv.js";
-import { Linear } from "./linear.js";
-import { AvgPool2d, MaxPool2d } from "./pooling.js";
+// Parameter-free layers (ReLU, GELU, Flatten, Dropout) and the Sequential container.
+import { Tensor, defineOp, defaultGenerator, gelu, type GeluOptions, type Generator } from "@tsgrad/tensor";
+import { handOver, takeArray } from "@tsgrad/tensor/internal";
 import { Module, type AnyModule } from "./module.js";
 
 /**
@@ -13,8 +11,39 @@ import { Module, type AnyModule } from "./module.js";
  * ```
  */
 export class ReLU extends Module<[Tensor], Tensor> {
+  override readonly keepsTensors = false;
+
   forward(x: Tensor): Tensor {
     return x.relu();
+  }
+}
+
+/**
+ * `x·Φ(x)` element-wise (`torch.nn.GELU`), or its tanh approximation with `{ approximate: "tanh" }`.
+ *
+ * ```ts
+ * new GELU({ approximate: "tanh" }).forward(tensor([-1, 2])); // [-0.1588, 1.9546]
+ * ```
+ */
+export class GELU extends Module<[Tensor], Tensor> {
+  override readonly keepsTensors = false;
+  readonly approximate: "none" | "tanh";
+
+  constructor({ approximate = "none" }: GeluOptions = {}) {
+    super();
+    if (approximate !== "none" && approximate !== "tanh") {
+      throw new RangeError(`GELU: approximate argument must be either "none" or "tanh", got ${JSON.stringify(approximate)}`);
+    }
+    this.approximate = approximate;
+  }
+
+  forward(x: Tensor): Tensor {
+    return gelu(x, { approximate: this.approximate });
+  }
+
+  /** PyTorch's: `approximate='none'`. */
+  override extraRepr(): string {
+    return `approximate='${this.approximate}'`;
   }
 }
 
@@ -56,6 +85,7 @@ export interface DropoutOptions {
  * ```
  */
 export class Dropout extends Module<[Tensor], Tensor> {
+  override readonly keepsTensors = false;
   readonly p: number;
   private readonly generator: Generator;
 
@@ -87,7 +117,6 @@ export class Dropout extends Module<[Tensor], Tensor> {
       inputs: [x],
       output: out,
       shape: x.shape,
-      borrowsGradOutput: true,
       saved: [mask],
       backward: (g) => {
         const gx = takeArray(g.length);
@@ -132,20 +161,19 @@ export class Sequential extends Module<[Tensor], Tensor> {
   }
 
   /**
-   * Runs the layers in order. Between two built-in layers (`Linear`, `Conv2d`, `MaxPool2d`, `AvgPool2d`, `ReLU`,
-   * `Dropout`) the intermediate result is
-   * seen by nobody but the graph, so its storage goes back to the pool once `backward()` has used it (at once under
-   * `noGrad`): a steady training loop reuses the same arrays step after step.
+   * Runs the layers in order. Between two layers that keep no tensors (`keepsTensors` false: `Linear`, `Conv2d`,
+   * `MaxPool2d`, `AvgPool2d`, `ReLU`, `Dropout`) the intermediate result is seen by nobody but the graph, so it is handed over to it and its storage goes
+   * back to the pool once `backward()` has used it (at once under `noGrad`): a steady training loop reuses the same
+   * arrays step after step.
    */
   forward(x: Tensor): Tensor {
     let y = x;
-    let inner = false; // y was made by a built-in layer of this Sequential, and nothing else has seen it
+    let inner = false; // y was made by a layer of this Sequential that keeps nothing, and nothing else has seen it
     for (const m of this.layers) {
       const next = m.forward(y);
-      const builtIn = keepsNothing(m);
-      if (builtIn && next === y) continue; // an eval Dropout passes its input through: still the same intermediate
-      if (inner && builtIn) releaseIntermediate(y, next);
-      inner = builtIn;
+      if (!m.keepsTensors && next === y) continue; // an eval Dropout passes its input through: the same intermediate
+      if (inner && !m.keepsTensors) handOver(y, next);
+      inner = !m.keepsTensors;
       y = next;
     }
     return y;
@@ -160,10 +188,4 @@ function pythonFloat(x: number): string {
   if (exp < -4 || exp >= 16) return `${mantissa}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
   const s = Object.is(x, -0) ? "-0" : String(x);
   return Number.isInteger(x) ? `${s}.0` : s;
-}
-
-/** Layers whose forward keeps no reference to its input or output outside the graph (exactly these classes). */
-function keepsNothing(m: Module<[Tensor], Tensor>): boolean {
-  const c = m.constructor;
-  return c === Linear || c === ReLU || c === Dropout || c === Conv2d || c === MaxPool2d || c === AvgPool2d;
 }

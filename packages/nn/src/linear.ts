@@ -1,7 +1,6 @@
 // Linear layer and the functional linear: y = x·Wᵀ + b as one fused graph node on the gemm kernel.
-import {
-  Tensor, ShapeError, defineOp, formatShape, gemm, numel, releaseArray, takeArray, takeFloat64, uniform, type Generator,
-} from "@tsgrad/tensor";
+import { Tensor, ShapeError, defineOp, formatShape, numel, uniform, type Generator } from "@tsgrad/tensor";
+import { gemm, releaseArray, takeArray, takeFloat64 } from "@tsgrad/tensor/internal";
 import { Module } from "./module.js";
 
 /**
@@ -41,7 +40,6 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     inputs,
     output: out,
     shape,
-    borrowsGradOutput: true,
     // As PyTorch's addmm, x is saved for dW and W for dX; a bias-only gradient reads nothing but dY.
     savesValues: x.requiresGrad || weight.requiresGrad,
     // dX = dY·W, dW = dYᵀ·X, db = Σ_rows dY.
@@ -88,6 +86,7 @@ export interface LinearOptions {
  * ```
  */
 export class Linear extends Module<[Tensor], Tensor> {
+  override readonly keepsTensors = false;
   readonly inFeatures: number;
   readonly outFeatures: number;
   /** `[outFeatures, inFeatures]`. */

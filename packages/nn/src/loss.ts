@@ -1,7 +1,7 @@
 // Loss modules wrapping the functional losses: CrossEntropyLoss, NLLLoss, MSELoss.
 import type { Tensor } from "@tsgrad/tensor";
 import { Module } from "./module.js";
-import { crossEntropy, nllLoss, type ClassTarget, type CrossEntropyOptions, type NllLossOptions } from "./cross-entropy.js";
+import { checkReduction, crossEntropy, nllLoss, type ClassTarget, type CrossEntropyOptions, type NllLossOptions } from "./cross-entropy.js";
 import { mseLoss, type MseLossOptions } from "./functional.js";
 
 /** Options of {@link CrossEntropyLoss}: those of {@link crossEntropy}. */
@@ -33,9 +33,7 @@ export class CrossEntropyLoss extends Module<[Tensor, ClassTarget], Tensor> {
 /** Validates the options that do not depend on the input, so that a bad loss fails at construction. */
 function crossEntropyOptionsCheck(o: CrossEntropyOptions): void {
   const { reduction = "mean", labelSmoothing = 0, ignoreIndex = -100 } = o;
-  if (reduction !== "mean" && reduction !== "sum" && reduction !== "none") {
-    throw new RangeError(`CrossEntropyLoss: ${String(reduction)} is not a valid value for reduction`);
-  }
+  checkReduction(reduction, "CrossEntropyLoss");
   if (typeof labelSmoothing !== "number" || !(labelSmoothing >= 0 && labelSmoothing <= 1)) {
     throw new RangeError(`CrossEntropyLoss: labelSmoothing must be between 0.0 and 1.0. Got: ${String(labelSmoothing)}`);
   }

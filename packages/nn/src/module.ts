@@ -1,5 +1,6 @@
 // Module: parameters and child modules registered from fields, dotted names, train/eval, state dicts.
-import { Tensor, ShapeError, formatShape, noGrad } from "@tsgrad/tensor";
+import { Tensor, ShapeError, formatShape, noGrad, type ZeroGradOptions } from "@tsgrad/tensor";
+import { sameShape, zeroGrad } from "@tsgrad/tensor/internal";
 
 /** A state dict: PyTorch's dotted parameter names (`0.weight`, `fc.bias`) mapped to tensors, in insertion order. */
 export type StateDict = Record<string, Tensor>;
@@ -41,6 +42,12 @@ type Entry = { readonly kind: "parameter"; readonly value: Tensor } | { readonly
 export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** True in training mode (the default), false after {@link Module.eval}. */
   training = true;
+  /**
+   * Whether `forward` may keep a reference to its input or its output once it returns (default true: a layer of your
+   * own may, e.g. to show activations). A layer that keeps neither says `false` (`Linear`, `ReLU`, `Dropout`): between
+   * two such layers `Sequential` hands the intermediate result to the graph, which recycles it after `backward()`.
+   */
+  readonly keepsTensors: boolean = true;
   /** Names in registration order; values are read from the fields each time (reassignment is seen). */
   private readonly registered: string[] = [];
 
@@ -203,13 +210,8 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   }
 
   /** Clears every parameter's gradient: to `null` by default (as PyTorch ≥ 2.0), or fills it with zeros. */
-  zeroGrad({ setToNone = true }: { readonly setToNone?: boolean } = {}): void {
-    for (const p of this.parameters()) {
-      const grad = p._peekGrad(); // not p.grad: an unread grad may then go back to the pool
-      if (grad === null) continue;
-      if (setToNone) p.grad = null;
-      else grad.data.fill(0);
-    }
+  zeroGrad(options: ZeroGradOptions = {}): void {
+    zeroGrad(this.parameters(), options);
   }
 
   /**
@@ -247,7 +249,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       if (src === undefined) continue;
       if (!(src instanceof Tensor)) {
         problems.push(`value for ${name} is not a Tensor (got ${typeof src}).`);
-      } else if (formatShape(src.shape) !== formatShape(param.shape)) {
+      } else if (!sameShape(src.shape, param.shape)) {
         problems.push(
           `size mismatch for ${name}: copying a param with shape ${formatShape(src.shape)} from checkpoint, ` +
             `the shape in current model is ${formatShape(param.shape)}.`,

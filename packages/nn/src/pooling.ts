@@ -67,6 +67,7 @@ function checkPadding(where: string, padding: readonly [number, number], kernel:
  * ```
  */
 export class MaxPool2d extends Module<[Tensor], Tensor> {
+  override readonly keepsTensors = false;
   readonly kernelSize: readonly [number, number];
   readonly stride: readonly [number, number];
   readonly padding: readonly [number, number];
@@ -101,6 +102,7 @@ export class MaxPool2d extends Module<[Tensor], Tensor> {
  * ```
  */
 export class AvgPool2d extends Module<[Tensor], Tensor> {
+  override readonly keepsTensors = false;
   readonly kernelSize: readonly [number, number];
   readonly stride: readonly [number, number];
   readonly padding: readonly [number, number];

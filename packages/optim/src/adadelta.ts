@@ -1,5 +1,6 @@
 // Adadelta as torch.optim.Adadelta (1.13, single-tensor path): running averages of g² and Δx², L2 weight decay, maximize.
-import { adadeltaStep, type Tensor } from "@tsgrad/tensor";
+import type { Tensor } from "@tsgrad/tensor";
+import { adadeltaStep, gradData } from "@tsgrad/tensor/internal";
 import { Optimizer, snapshot, type ParamStateDict, type Params } from "./optimizer.js";
 
 /** Options of {@link Adadelta} (PyTorch's defaults). */
@@ -76,11 +77,11 @@ export class Adadelta extends Optimizer<AdadeltaGroupOptions, AdadeltaState> {
     for (const group of this.paramGroups) {
       const { lr, rho, eps, weightDecay, maximize } = group;
       for (const p of group.params) {
-        const gradT = p._peekGrad(); // read, not kept: leaves the grad recyclable
-        if (gradT === null) continue;
+        const grad = gradData(p); // read, not kept: leaves the grad recyclable
+        if (grad === null) continue;
         const s = this.state.get(p)!;
         s.step += 1;
-        adadeltaStep(p.data, gradT.data, s.squareAvg, s.accDelta, { lr, rho, eps, weightDecay, maximize });
+        adadeltaStep(p.data, grad, s.squareAvg, s.accDelta, { lr, rho, eps, weightDecay, maximize });
       }
     }
   }

@@ -1,5 +1,6 @@
 // Adagrad as torch.optim.Adagrad (1.13, single-tensor path): accumulated g², learning-rate decay, weight decay, maximize.
 import type { Tensor } from "@tsgrad/tensor";
+import { gradData } from "@tsgrad/tensor/internal";
 import { Optimizer, snapshot, type ParamGroup, type ParamStateDict, type Params } from "./optimizer.js";
 
 /** Options of {@link Adagrad} (PyTorch's defaults). */
@@ -82,12 +83,12 @@ export class Adagrad extends Optimizer<AdagradGroupOptions, AdagradState> {
       const { lr, lrDecay, maximize } = group;
       const eps = f(group.eps), wd = f(group.weightDecay);
       for (const p of group.params) {
-        const gradT = p._peekGrad(); // read, not kept: leaves the grad recyclable
-        if (gradT === null) continue;
+        const grad = gradData(p); // read, not kept: leaves the grad recyclable
+        if (grad === null) continue;
         const s = this.state.get(p)!;
         s.step += 1;
         const negClr = f(-(lr / (1 + (s.step - 1) * lrDecay)));
-        const theta = p.data, grad = gradT.data, sum = s.sum;
+        const theta = p.data, sum = s.sum;
         for (let i = 0; i < theta.length; i++) {
           let g = maximize ? -grad[i]! : grad[i]!;
           if (wd !== 0) g = f(g + f(wd * theta[i]!));

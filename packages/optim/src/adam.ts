@@ -1,5 +1,6 @@
 // Adam and AdamW as torch.optim: bias correction, amsgrad, maximize, coupled/decoupled weight decay, one fused pass.
-import { adamStep, type Tensor } from "@tsgrad/tensor";
+import type { Tensor } from "@tsgrad/tensor";
+import { adamUpdate, gradData, type AdamScalars } from "@tsgrad/tensor/internal";
 import { Optimizer, snapshot, type ParamGroup, type ParamStateDict, type Params } from "./optimizer.js";
 
 /** Options of {@link Adam} (PyTorch's defaults). */
@@ -45,6 +46,9 @@ function describeBetas(x: unknown): string {
 }
 
 class AdamBase extends Optimizer<AdamGroupOptions, AdamState> {
+  /** The scalars of the parameter being stepped (one array, reused: a step allocates nothing). */
+  private readonly scalars: { -readonly [K in keyof AdamScalars]: AdamScalars[K] } = [0, 0, 0, 0, 0, 0, 0, 0, 1, 0];
+
   constructor(name: string, params: Params<AdamGroupOptions>, options: AdamOptions, private readonly decoupled: boolean) {
     super(name, params, adamDefaults(options, decoupled));
   }
@@ -95,60 +99,41 @@ class AdamBase extends Optimizer<AdamGroupOptions, AdamState> {
   }
 
   /**
-   * One step, per parameter with a gradient, in PyTorch's operation order with float32 rounding after each tensor op:
-   * `m = β1·m + (1−β1)·g`, `v = β2·v + (1−β2)·g²`, `denom = √v / √(1−β2^t) + eps`, `θ −= lr/(1−β1^t) · m/denom`.
+   * One step, per parameter with a gradient, in PyTorch's operation order with float32 rounding after each tensor op
+   * (the element loop is the tensor package's `adamKernel`, SIMD on the wasm backend; its scalars are formed here).
    */
   step(): void {
     for (const group of this.paramGroups) {
-      const { lr, eps, weightDecay, amsgrad, maximize } = group;
-      const b1 = f(group.betas[0]);
-      const b2 = f(group.betas[1]);
-      const omb1 = f(1 - group.betas[0]);
-      const omb2 = f(1 - group.betas[1]);
-      const wd = f(weightDecay);
-      const epsF = f(eps);
-      const decay = f(1 - lr * weightDecay); // AdamW: θ·(1 − lr·λ)
-      const coupled = !this.decoupled && weightDecay !== 0;
       for (const p of group.params) {
-        const gradT = p._peekGrad(); // read, not kept: leaves the grad recyclable
-        if (gradT === null) continue;
+        const grad = gradData(p); // read, not kept: leaves the grad recyclable
+        if (grad === null) continue;
         const s = this.state.get(p)!;
-        if (amsgrad) s.maxExpAvgSq ??= new Float32Array(p.numel); // amsgrad switched on after construction
+        if (group.amsgrad) s.maxExpAvgSq ??= new Float32Array(p.numel); // amsgrad switched on after construction
         s.step += 1;
-        const bc1 = 1 - group.betas[0] ** s.step;
-        const bc2Sqrt = Math.sqrt(1 - group.betas[1] ** s.step);
-        const negStepSize = f(-lr / bc1);
-        const bc2SqrtF = f(bc2Sqrt);
-        const theta = p.data;
-        const grad = gradT.data;
-        const m = s.expAvg;
-        const v = s.expAvgSq;
-        const vMax = amsgrad ? s.maxExpAvgSq : null;
-        const n = theta.length;
-        if (this.decoupled && weightDecay !== 0) for (let i = 0; i < n; i++) theta[i] = theta[i]! * decay;
-        if (!amsgrad && !maximize) {
-          // The common case: the tensor package's fused kernel (SIMD on the wasm backend), same float32 operations.
-          const [beta1, beta2] = group.betas;
-          adamStep(theta, grad, m, v, { lr, beta1, beta2, eps, weightDecay: coupled ? weightDecay : 0, step: s.step });
-          continue;
-        }
-        for (let i = 0; i < n; i++) {
-          let g = maximize ? -grad[i]! : grad[i]!;
-          if (coupled) g = f(g + f(wd * theta[i]!));
-          const mi = f(f(m[i]! * b1) + f(g * omb1));
-          const vi = f(f(v[i]! * b2) + f(f(g * omb2) * g));
-          m[i] = mi;
-          v[i] = vi;
-          let vHat = vi;
-          if (vMax !== null) {
-            vHat = vMax[i]! > vi ? vMax[i]! : vi;
-            vMax[i] = vHat;
-          }
-          const denom = f(f(f(Math.sqrt(vHat)) / bc2SqrtF) + epsF);
-          theta[i] = theta[i]! + f(negStepSize * f(mi / denom));
-        }
+        this.formScalars(group, s.step);
+        adamUpdate(p.data, grad, s.expAvg, s.expAvgSq, group.amsgrad ? s.maxExpAvgSq : null, this.scalars);
       }
     }
+  }
+
+  /**
+   * Adam's scalars at step `t`, each rounded to float32 as PyTorch's float32 tensors hold them (the order of
+   * `AdamScalars`): coupled weight decay (Adam) or the factor `1 − lr·λ` (AdamW), β1, 1−β1, β2, 1−β2, eps, the
+   * step size `lr/(1−β1^t)`, `√(1−β2^t)`, maximize.
+   */
+  private formScalars(group: AdamGroupOptions, t: number): void {
+    const { lr, betas: [beta1, beta2], eps, weightDecay, maximize } = group;
+    const s = this.scalars;
+    s[0] = this.decoupled ? 0 : f(weightDecay);
+    s[1] = f(beta1);
+    s[2] = f(1 - beta1);
+    s[3] = f(beta2);
+    s[4] = f(1 - beta2);
+    s[5] = f(eps);
+    s[6] = f(lr / (1 - beta1 ** t));
+    s[7] = f(Math.sqrt(1 - beta2 ** t));
+    s[8] = this.decoupled && weightDecay !== 0 ? f(1 - lr * weightDecay) : 1;
+    s[9] = maximize ? 1 : 0;
   }
 }
 

@@ -1,5 +1,6 @@
 // Optimizer base: parameter groups, per-parameter state owned by the optimizer, zeroGrad, PyTorch-layout state dicts.
-import { Tensor, ShapeError, formatShape } from "@tsgrad/tensor";
+import { Tensor, ShapeError, formatShape, type ZeroGradOptions } from "@tsgrad/tensor";
+import { zeroGrad } from "@tsgrad/tensor/internal";
 
 /** A value of a parameter group's options, as it appears in a state dict. */
 export type GroupValue = number | boolean | readonly number[] | null;
@@ -28,11 +29,8 @@ export interface OptimizerStateDict {
   readonly paramGroups: ParamGroupStateDict[];
 }
 
-/** Options of {@link Optimizer.zeroGrad}. */
-export interface ZeroGradOptions {
-  /** Set gradients to `null` (default, as PyTorch ≥ 2.0) instead of filling them with zeros. */
-  readonly setToNone?: boolean;
-}
+/** Options of {@link Optimizer.zeroGrad} (shared with `Module.zeroGrad`). */
+export type { ZeroGradOptions };
 
 /**
  * Base of every optimizer (`torch.optim.Optimizer`): parameter groups with resolved options, a state per parameter
@@ -106,15 +104,8 @@ export abstract class Optimizer<O extends { lr: number }, S> {
   }
 
   /** Clears the gradients of every parameter: to `null` (default) or to zeros with `{ setToNone: false }`. */
-  zeroGrad({ setToNone = true }: ZeroGradOptions = {}): void {
-    for (const g of this.paramGroups) {
-      for (const p of g.params) {
-        const grad = p._peekGrad(); // not p.grad: an unread grad may then go back to the pool
-        if (grad === null) continue;
-        if (setToNone) p.grad = null;
-        else grad.data.fill(0);
-      }
-    }
+  zeroGrad(options: ZeroGradOptions = {}): void {
+    zeroGrad(this.paramGroups.flatMap((g) => g.params), options);
   }
 
   /** The state and group options, as PyTorch lays them out; tensors are copies, so later steps do not change it. */

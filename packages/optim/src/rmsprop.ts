@@ -1,5 +1,6 @@
 // RMSprop as torch.optim.RMSprop (1.13, single-tensor path): squared-gradient average, centering, momentum, maximize.
 import type { Tensor } from "@tsgrad/tensor";
+import { gradData } from "@tsgrad/tensor/internal";
 import { Optimizer, snapshot, type ParamGroup, type ParamStateDict, type Params } from "./optimizer.js";
 
 /** Options of {@link RMSprop} (PyTorch's defaults). */
@@ -110,15 +111,15 @@ export class RMSprop extends Optimizer<RMSpropGroupOptions, RMSpropState> {
       const mu = f(group.momentum), negLr = f(-group.lr);
       const useMomentum = group.momentum > 0;
       for (const p of group.params) {
-        const gradT = p._peekGrad(); // read, not kept: leaves the grad recyclable
-        if (gradT === null) continue;
+        const grad = gradData(p); // read, not kept: leaves the grad recyclable
+        if (grad === null) continue;
         const s = this.state.get(p)!;
         const n = p.numel;
         // A feature switched on after the state was made starts from zeros, as PyTorch's lazily created buffers.
         if (useMomentum && s.momentumBuffer.length !== n) s.momentumBuffer = new Float32Array(n);
         if (centered && s.gradAvg.length !== n) s.gradAvg = new Float32Array(n);
         s.step += 1;
-        const theta = p.data, grad = gradT.data, v = s.squareAvg, buf = s.momentumBuffer, gAvg = s.gradAvg;
+        const theta = p.data, v = s.squareAvg, buf = s.momentumBuffer, gAvg = s.gradAvg;
         for (let i = 0; i < n; i++) {
           let g = maximize ? -grad[i]! : grad[i]!;
           if (wd !== 0) g = f(g + f(wd * theta[i]!));

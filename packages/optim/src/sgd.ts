@@ -1,5 +1,6 @@
 // SGD as torch.optim.SGD: momentum, dampening, Nesterov, L2 weight decay, maximize; one pass per parameter.
 import type { Tensor } from "@tsgrad/tensor";
+import { gradData } from "@tsgrad/tensor/internal";
 import { Optimizer, snapshot, type ParamGroup, type ParamStateDict, type Params } from "./optimizer.js";
 
 /** Options of {@link SGD} (PyTorch's defaults; `lr` defaults to 1e-3 as in PyTorch ≥ 2.2). */
@@ -84,11 +85,10 @@ export class SGD extends Optimizer<SGDGroupOptions, SGDState> {
       const oneMinusDamp = f(1 - group.dampening);
       const negLr = f(-group.lr);
       for (const p of group.params) {
-        const gradT = p._peekGrad(); // read, not kept: leaves the grad recyclable
-        if (gradT === null) continue;
+        const grad = gradData(p); // read, not kept: leaves the grad recyclable
+        if (grad === null) continue;
         const s = this.state.get(p)!;
         const theta = p.data;
-        const grad = gradT.data;
         const n = theta.length;
         if (momentum !== 0 && s.momentumBuffer.length !== n) {
           (s as { momentumBuffer: Float32Array }).momentumBuffer = new Float32Array(n); // momentum switched on later

@@ -2,7 +2,8 @@
 // (against PyTorch: scripts/goldens_edge.py), deep chains, defineOp.
 import { describe, expect, it } from "vitest";
 import { loadFixture } from "@tsgrad/testing";
-import { defineOp, isGradEnabled, Node, noGrad, releaseIntermediate } from "./autograd.js";
+import { defineOp, isGradEnabled, Node, noGrad } from "./autograd.js";
+import { handOver } from "./ownership.js";
 import { ones, randn, tensor, zeros } from "./creation.js";
 import { gradcheck } from "./gradcheck.js";
 import { memoryStats, releaseArray, takeArray } from "./pool.js";
@@ -338,11 +339,11 @@ describe("a second backward() through the same graph, as PyTorch 1.13", () => {
     e.sum().backward();
     expect(() => e.add(1).sum().backward()).toThrow(/the values saved by "exp" were freed/);
   });
-  it("releaseIntermediate recycles nothing that a node outliving backward() can still reach", () => {
+  it("handOver recycles nothing that a node outliving backward() can still reach", () => {
     const x = tensor([1, 2], { requiresGrad: true });
     const h = x.mul(3); // saved values: freed by backward()
     const out = h.add(1); // saved nothing: stays walkable, holding h
-    releaseIntermediate(h, out);
+    handOver(h, out);
     out.sum().backward();
     expect(h.data).toEqual(new Float32Array([3, 6])); // not recycled (a recycled array is NaN in debug mode)
     expect(out.gradFn!.inputs[0]!.data).toEqual(new Float32Array([3, 6]));

@@ -1,14 +1,16 @@
-// Reverse-mode autograd: graph nodes, recordOp/defineOp, grad mode, and an iterative backward pass.
+// Reverse-mode autograd: graph nodes, defineOp (every op records itself through it), grad mode, the backward pass.
 import { invariant } from "./errors.js";
 import { formatShape, numel, type Shape } from "./shape.js";
 import { sumToShape } from "./kernels/reduce.js";
 import { releaseArray, takeArray, type PoolArray } from "./pool.js";
+import { accumulateGrad, addInto, aliases, copyOf, releaseKept, shownToCaller } from "./ownership.js";
 import { Tensor } from "./tensor.js";
 
 /**
  * The backward of one op: given the gradient of the output (row-major, the output's shape), returns one gradient per
  * input (`null` where `needsGrad[i]` is false). A gradient may have the input's size or the output's (broadcast)
- * size: autograd sums it back to the input's shape. Runs on raw arrays and never records graph.
+ * size: autograd sums it back to the input's shape. Runs on raw arrays and never records graph. What it may read,
+ * keep and return is the op author's contract in ownership.ts.
  */
 export type BackwardFn = (gradOutput: Float32Array, needsGrad: readonly boolean[]) => readonly (Float32Array | null)[];
 
@@ -21,7 +23,7 @@ export type BackwardFn = (gradOutput: Float32Array, needsGrad: readonly boolean[
 export class Node {
   private fn: BackwardFn | null;
   private ins: readonly Tensor[];
-  private pooled: PoolArray[] | null;
+  private kept: PoolArray[] | null;
 
   /**
    * @param borrowsGrad the backward reads its `gradOutput` only while it runs, so autograd may recycle it afterwards.
@@ -35,25 +37,21 @@ export class Node {
     inputs: readonly Tensor[],
     backward: BackwardFn,
     readonly outputShape: Shape,
-    readonly borrowsGrad = false,
-    saved: readonly PoolArray[] = [],
-    readonly savesValues = true,
+    readonly borrowsGrad: boolean,
+    saved: readonly PoolArray[],
+    readonly savesValues: boolean,
   ) {
     this.ins = inputs;
     this.fn = backward;
-    this.pooled = saved.length > 0 ? [...saved] : null;
+    this.kept = saved.length > 0 ? [...saved] : null;
   }
 
   /**
-   * The op's inputs (empty once the graph has been released). A tensor reached this way is the caller's from then
-   * on: its storage is never recycled, even if it was an intermediate the graph alone held.
+   * The op's inputs (empty once the graph has been released). An intermediate result the graph owns (one that
+   * `Sequential` handed over between two of its layers) is shown as a copy, so what is read here stays valid.
    */
   get inputs(): readonly Tensor[] {
-    for (const t of this.ins) {
-      this.disown(t.data);
-      t.gradFn?.disown(t.data);
-    }
-    return this.ins;
+    return this.ins.map(shownToCaller);
   }
 
   /**
@@ -74,37 +72,32 @@ export class Node {
     return this.toString();
   }
 
-  /** @internal The inputs, for autograd's own walk (which hands nothing out). */
+  /** @internal The inputs themselves, for autograd's own walk and for ops (which hand nothing out). */
   _inputs(): readonly Tensor[] {
     return this.ins;
   }
 
-  /** @internal Recycles `a` when this node is released (nothing else may hold it by then). */
-  _adopt(a: PoolArray): void {
-    (this.pooled ??= []).push(a);
+  /** @internal Keeps `a` until this node is released, then recycles it (`handOver` in ownership.ts). */
+  _keepUntilRelease(a: PoolArray): void {
+    (this.kept ??= []).push(a);
   }
 
-  private disown(a: PoolArray): void {
-    const i = this.pooled?.indexOf(a) ?? -1;
-    if (i >= 0) this.pooled!.splice(i, 1);
-  }
-
-  /** @internal */
-  apply(grad: Float32Array, needsGrad: readonly boolean[]): readonly (Float32Array | null)[] {
+  /** @internal Runs the backward. */
+  _apply(grad: Float32Array, needsGrad: readonly boolean[]): readonly (Float32Array | null)[] {
     invariant(this.fn !== null, `backward through "${this.name}", which was released`);
     return this.fn(grad, needsGrad);
   }
 
   /**
-   * @internal After a backward pass without `retainGraph`: frees the saved arrays and the references to the inputs of a
-   * node that saved values (or holds arrays to recycle); a node that saved nothing is kept as it is.
+   * @internal After a backward pass without `retainGraph`: frees the kept arrays and the references to the inputs of
+   * a node that saved values (or keeps arrays); a node that saved nothing is kept as it is.
    */
-  release(): void {
-    if (!this.savesValues && this.pooled === null) return;
+  _release(): void {
+    if (!this.savesValues && this.kept === null) return;
     this.fn = null;
     this.ins = [];
-    if (this.pooled !== null) for (const a of this.pooled) releaseArray(a);
-    this.pooled = null;
+    if (this.kept !== null) releaseKept(this.kept);
+    this.kept = null;
   }
 }
 
@@ -141,54 +134,25 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
-/** @internal How an op records itself beyond its backward (see {@link DefineOpOptions}). */
-export interface RecordOptions {
-  readonly borrowsGradOutput?: boolean;
-  readonly saved?: readonly PoolArray[];
-  /** Whether the PyTorch op saves tensors for its backward (default true): see {@link Node}. */
-  readonly savesValues?: boolean;
-}
-
 /**
- * @internal Creates the output tensor of an op and attaches a node when some input requires grad. Built-in ops'
- * backwards never keep their `gradOutput` (the default here). Without a node, `saved` goes back to the pool at once.
+ * What {@link defineOp} needs: the op's name, inputs, computed output and its backward. What each may hold and
+ * return is the op author's contract in ownership.ts, summarised on each option.
  */
-export function recordOp(
-  name: string,
-  data: Float32Array,
-  shape: Shape,
-  inputs: readonly Tensor[],
-  backward: BackwardFn,
-  { borrowsGradOutput = true, saved = [], savesValues = true }: RecordOptions = {},
-): Tensor {
-  const out = new Tensor(data, shape);
-  if (gradEnabled) {
-    for (const t of inputs) {
-      if (t.requiresGrad) {
-        out._setGradFn(new Node(name, inputs, backward, out.shape, borrowsGradOutput, saved, savesValues));
-        return out;
-      }
-    }
-  }
-  for (const a of saved) releaseArray(a);
-  return out;
-}
-
-/** What {@link defineOp} needs: the op's name, inputs, computed output and its backward. */
 export interface DefineOpOptions {
   readonly name: string;
   readonly inputs: readonly Tensor[];
+  /** The result's values: a fresh array of `numel(shape)` elements (e.g. from `takeArray`); the result owns it. */
   readonly output: Float32Array;
   readonly shape: Shape;
   readonly backward: BackwardFn;
   /**
-   * True when the backward reads `gradOutput` only while it runs and keeps no reference to it: autograd may then
-   * recycle that array once the backward returns (default false).
+   * The backward reads `gradOutput` only while it runs (or returns it) and keeps no reference to it, so autograd may
+   * recycle it afterwards (default true, as every built-in op). Pass false for a backward that keeps it.
    */
   readonly borrowsGradOutput?: boolean;
   /**
-   * Arrays from {@link takeArray} (or its float64/int32 siblings) that only the backward reads: they go back to the
-   * pool when the graph is released after `backward()`, or at once when no graph is recorded. Never the output.
+   * Arrays from `takeArray` (or its float64/int32 siblings) that only the backward reads: they go back to the pool
+   * when the graph is released after `backward()`, or at once when no graph is recorded. Never the output.
    */
   readonly saved?: readonly PoolArray[];
   /**
@@ -201,10 +165,11 @@ export interface DefineOpOptions {
 }
 
 /**
- * Defines a custom differentiable op (tfjs `customGrad`, `torch.autograd.Function`): the caller computes the output
- * on raw arrays and supplies the backward; one graph node is recorded. The backward must return fresh arrays (or
- * `gradOutput` itself), never an array the op keeps: autograd may accumulate into a returned array in place, and
- * recycles it once nothing can see it (results may come from {@link takeArray}).
+ * Defines a differentiable op (tfjs `customGrad`, `torch.autograd.Function`); every built-in op is one. The caller
+ * computes the output on raw arrays and supplies the backward; a graph node is recorded when grad mode is on and some
+ * input requires grad (otherwise `saved` goes back to the pool at once). The backward returns fresh arrays (results
+ * may come from `takeArray`) or `gradOutput` itself, never an array the op keeps: autograd may accumulate into a
+ * returned array in place, and recycles it once nothing can see it.
  *
  * ```ts
  * const y = defineOp({ name: "square", inputs: [x], output: sq, shape: x.shape,
@@ -212,70 +177,54 @@ export interface DefineOpOptions {
  * ```
  */
 export function defineOp(options: DefineOpOptions): Tensor {
-  if (options.output.length !== numel(options.shape)) {
-    throw new RangeError(
-      `defineOp: "${options.name}" output holds ${options.output.length} values, shape ${formatShape(options.shape)} needs ${numel(options.shape)}`,
-    );
+  const { name, inputs, output, shape, backward, borrowsGradOutput = true, saved = [], savesValues = true } = options;
+  if (output.length !== numel(shape)) {
+    throw new RangeError(`defineOp: "${name}" output holds ${output.length} values, shape ${formatShape(shape)} needs ${numel(shape)}`);
   }
-  const saved = options.saved ?? [];
-  if (options.savesValues === false && saved.length > 0) {
-    throw new TypeError(`defineOp: "${options.name}" has saved arrays, so its backward saves values: savesValues cannot be false`);
+  if (!savesValues && saved.length > 0) {
+    throw new TypeError(`defineOp: "${name}" has saved arrays, so its backward saves values: savesValues cannot be false`);
   }
-  return recordOp(options.name, options.output, options.shape, options.inputs, options.backward, {
-    borrowsGradOutput: options.borrowsGradOutput ?? false,
-    saved,
-    savesValues: options.savesValues ?? true,
-  });
+  const out = new Tensor(output, shape);
+  if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
+    out._setGradFn(new Node(name, inputs, backward, out.shape, borrowsGradOutput, saved, savesValues));
+  } else {
+    for (const a of saved) releaseArray(a);
+  }
+  return out;
 }
 
-/**
- * Declares that nothing but the graph holds `t`, an intermediate result its caller created and never handed out,
- * and that `consumer` is the result of the one op that read it. Its storage goes back to the pool when the graph
- * that saved it is released by `backward()` (at once when no graph saved it), so the next step reuses it. Used by
- * `Sequential` between built-in layers. Nothing is recycled when the op that made `t` or the one that read it saved
- * no values: such a node outlives `backward()` (a second pass may walk it), so `t` must stay valid.
- */
-export function releaseIntermediate(t: Tensor, consumer: Tensor): void {
-  if (t.data.buffer === consumer.data.buffer) return; // a view or the input itself: still alive
-  const producer = t.gradFn;
-  const reader = consumer.gradFn;
-  if ((producer !== null && !producer.savesValues) || (reader !== null && !reader.savesValues)) return;
-  const node = producer ?? reader;
-  if (node !== null) node._adopt(t.data);
-  else releaseArray(t.data);
-}
-
+/** A gradient on its way through the graph; `owned`: autograd's alone (rule 2a), free to add into and recycle. */
 interface GradEntry {
   data: Float32Array;
-  owned: boolean; // true when nobody else holds a reference, so it may be accumulated into in place and recycled
-}
-
-function aliases(a: Float32Array, b: Float32Array): boolean {
-  return a.buffer === b.buffer;
-}
-
-function copyOf(a: Float32Array): Float32Array {
-  const c = takeArray(a.length);
-  c.set(a);
-  return c;
+  owned: boolean;
 }
 
 /**
  * @internal The backward pass from `root` with seed gradient `gradient` (the caller's; `null` for the implicit ones of
- * a one-element root, which autograd makes and owns): an iterative topological walk. Gradients that nothing else can
- * see go back to the pool once consumed. A node whose saved values were freed throws before anything is computed.
+ * a one-element root, which autograd makes and owns): sort the graph, propagate the gradients, release the graph.
+ * A node whose saved values were freed throws before anything is computed.
  */
 export function runBackward(root: Tensor, gradient: Float32Array | null, retainGraph: boolean): void {
-  const seedOwned = gradient === null;
-  const ones = (): Float32Array => takeArray(root.numel).fill(1);
   if (root.gradFn === null) {
-    accumulateLeaf(root, gradient ?? ones(), seedOwned);
+    if (gradient === null) accumulateGrad(root, takeArray(root.numel).fill(1), true);
+    else accumulateGrad(root, gradient, false);
     return;
   }
-  // Iterative depth-first post-order over tensors that have a grad_fn (no recursion: deep chains are fine). A node
-  // whose saved values were freed stops the pass before anything is computed or accumulated.
-  if (root.gradFn.released) throw secondTimeError(root.gradFn);
-  const order: Tensor[] = [];
+  const order = topologicalOrder(root);
+  const seed: GradEntry = gradient === null
+    ? { data: takeArray(root.numel).fill(1), owned: true }
+    : { data: gradient, owned: false };
+  const ran = propagate(order, seed);
+  if (!retainGraph) for (const node of ran) node._release();
+}
+
+/**
+ * The tensors that have a grad_fn and are reachable from `root`, each before the tensors it was computed from
+ * (an iterative depth-first post-order, reversed: deep chains are fine). Throws on a node whose values were freed.
+ */
+function topologicalOrder(root: Tensor): Tensor[] {
+  if (root.gradFn!.released) throw secondTimeError(root.gradFn!);
+  const post: Tensor[] = [];
   const visited = new Set<Tensor>([root]);
   const stack: Tensor[] = [root];
   const cursor: number[] = [0];
@@ -296,26 +245,34 @@ export function runBackward(root: Tensor, gradient: Float32Array | null, retainG
     } else {
       stack.pop();
       cursor.pop();
-      order.push(t);
+      post.push(t);
     }
   }
+  return post.reverse();
+}
 
-  const grads = new Map<Tensor, GradEntry>([[root, { data: gradient ?? ones(), owned: seedOwned }]]);
-  for (let o = order.length - 1; o >= 0; o--) {
-    const t = order[o]!;
+/**
+ * Runs each node's backward in `order`, summing the gradients of each tensor and into the leaves' grads; returns the
+ * nodes that ran (a node no gradient reached is left as it is).
+ */
+function propagate(order: readonly Tensor[], seed: GradEntry): Node[] {
+  const grads = new Map<Tensor, GradEntry>([[order[0]!, seed]]);
+  const ran: Node[] = [];
+  for (const t of order) {
     const node = t.gradFn!;
     const entry = grads.get(t);
     if (entry === undefined) continue;
     grads.delete(t);
+    ran.push(node);
     const inputs = node._inputs();
     const needs = inputs.map((x) => x.requiresGrad);
-    const results = node.apply(entry.data, needs);
+    const results = node._apply(entry.data, needs);
     invariant(
       results.length === inputs.length,
       `backward of "${node.name}" returned ${results.length} gradients for ${inputs.length} inputs`,
     );
-    // A result is owned (free to accumulate into and recycle) unless another result or the incoming gradient shares
-    // its storage; the incoming gradient itself passes on its ownership when it is returned as is, once.
+    // A result is owned unless another result or the incoming gradient shares its storage; the incoming gradient
+    // itself passes on its ownership when it is returned as is, once.
     const sharesWithOther = (i: number, g: Float32Array): boolean =>
       results.some((r, j) => j !== i && needs[j] === true && r !== null && aliases(r, g));
     for (let i = 0; i < inputs.length; i++) {
@@ -334,7 +291,7 @@ export function runBackward(root: Tensor, gradient: Float32Array | null, retainG
         owned = true;
       }
       if (input.gradFn === null) {
-        accumulateLeaf(input, g, owned);
+        accumulateGrad(input, g, owned);
         continue;
       }
       const prev = grads.get(input);
@@ -342,27 +299,15 @@ export function runBackward(root: Tensor, gradient: Float32Array | null, retainG
         grads.set(input, { data: g, owned });
       } else {
         const acc = prev.owned ? prev.data : copyOf(prev.data);
-        for (let j = 0; j < acc.length; j++) acc[j]! += g[j]!;
+        addInto(acc, g);
         if (owned) releaseArray(g);
         grads.set(input, { data: acc, owned: true });
       }
     }
-    // The incoming gradient is done with, unless the backward may keep it or a result shares its storage.
+    // The incoming gradient is consumed (rule 3a), unless the backward may keep it or a result shares its storage.
     if (entry.owned && node.borrowsGrad && !results.some((r) => r !== null && aliases(r, entry.data))) {
       releaseArray(entry.data);
     }
-    if (!retainGraph) node.release();
   }
-}
-
-function accumulateLeaf(leaf: Tensor, g: Float32Array, owned: boolean): void {
-  if (!leaf.requiresGrad) return;
-  const existing = leaf._peekGrad();
-  if (existing === null) {
-    leaf._setGrad(new Tensor(owned ? g : copyOf(g), leaf.shape));
-  } else {
-    const acc = existing.data;
-    for (let j = 0; j < acc.length; j++) acc[j]! += g[j]!;
-    if (owned) releaseArray(g);
-  }
+  return ran;
 }

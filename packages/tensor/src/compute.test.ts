@@ -1,8 +1,9 @@
 // The gemm dispatcher: both backends against a float64 reference, offsets and accumulate, backend selection.
 import { afterAll, describe, expect, it } from "vitest";
-import { adamStep, gemm, getBackend, layoutOf, setBackend, type Backend } from "./compute.js";
+import { adamUpdate, gemm, getBackend, layoutOf, setBackend, type Backend } from "./compute.js";
+import type { AdamScalars } from "./kernels/adam.js";
 import { Generator } from "./random.js";
-import { gemmJs } from "./kernels/matmul.js";
+import { gemmSerial } from "./kernels/matmul.js";
 import { wasmSimdSupported } from "./wasm/index.js";
 
 function reference(m: number, n: number, k: number, a: Float32Array, aOff: number, tA: boolean, b: Float32Array, bOff: number, tB: boolean): { value: Float64Array; scale: Float64Array } {
@@ -65,7 +66,13 @@ describe.each(["js", "wasm"] as const)("gemm on the %s backend", (backend) => {
   });
 });
 
-describe("adamStep", () => {
+/** Plain Adam's scalars (lr 1e-3, betas 0.9/0.999, eps 1e-8, coupled weight decay `wd`) at step `t`. */
+function plainAdamScalars(wd: number, t: number): AdamScalars {
+  const f = Math.fround;
+  return [f(wd), f(0.9), f(1 - 0.9), f(0.999), f(1 - 0.999), f(1e-8), f(1e-3 / (1 - 0.9 ** t)), f(Math.sqrt(1 - 0.999 ** t)), 1, 0];
+}
+
+describe("adamUpdate", () => {
   /** PyTorch's float32 Adam, written out with Math.fround after every operation. */
   function reference(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, wd: number, step: number): void {
     const f = Math.fround;
@@ -90,7 +97,7 @@ describe("adamStep", () => {
     for (let step = 1; step <= 5; step++) {
       const grad = rnd(step === 3 ? 1e-6 : 0.1);
       const before = grad.slice();
-      adamStep(p, grad, m, v, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: wd, step });
+      adamUpdate(p, grad, m, v, null, plainAdamScalars(wd, step));
       reference(rp, grad, rm, rv, 1e-3, wd, step);
       expect(grad).toEqual(before);
     }
@@ -102,14 +109,14 @@ describe("adamStep", () => {
 
 describe("SIMD kernels against the JS reference kernel", () => {
   it.each([[1, 1, 1], [3, 5, 7], [5, 7, 3], [13, 17, 33], [33, 13, 17], [65, 33, 13], [7, 65, 130]])(
-    "m=%i n=%i k=%i: every SIMD layout within float32 rounding of gemmJs",
+    "m=%i n=%i k=%i: every SIMD layout within float32 rounding of the JS kernel",
     (m, n, k) => {
       const g = new Generator(31 * m + 7 * n + k);
       for (const [tA, tB] of [[false, true], [false, false], [true, false]] as const) {
         const a = Float32Array.from({ length: m * k }, () => g.nextFloat() * 2 - 1);
         const b = Float32Array.from({ length: k * n }, () => g.nextFloat() * 2 - 1);
         const js = new Float32Array(m * n);
-        gemmJs(m, n, k, a, 0, tA, b, 0, tB, js, 0);
+        gemmSerial(m, n, k, a, 0, tA, b, 0, tB, js, 0, false, 0, m);
         setBackend("wasm");
         const simd = new Float32Array(m * n);
         gemm(m, n, k, a, 0, tA, b, 0, tB, simd, 0);

@@ -1,8 +1,9 @@
-// Kernel dispatch: the backend (WebAssembly SIMD or plain JavaScript) and the matrix product every op calls.
+// Kernel dispatch: the backend (WebAssembly SIMD or plain JavaScript), and for each product or Adam step the kernel and
+// the threads, decided once, then run on this thread or on the thread team.
 import { gemmSerial } from "./kernels/matmul.js";
-import { adamJs } from "./kernels/adam.js";
-import { parallelAdam, parallelGemm } from "./parallel.js";
-import { Arena, createWasmKernels, sharedMemorySupported, wasmSimdSupported, type AdamScalars, type GemmLayout, type WasmKernels } from "./wasm/index.js";
+import { adamKernel, type AdamScalars } from "./kernels/adam.js";
+import { adamFloats, gemmFloats, PARALLEL_MIN_ADAM, PARALLEL_MIN_MACS, teamFor, type GemmKernel } from "./parallel.js";
+import { Arena, createWasmKernels, sharedMemorySupported, wasmSimdSupported, type GemmLayout, type WasmKernels } from "./wasm/index.js";
 
 /** Where the matrix products run: `"wasm"` (SIMD kernels emitted at load time) or `"js"` (the reference kernels). */
 export type Backend = "js" | "wasm";
@@ -11,6 +12,8 @@ let backend: Backend | null = null;
 
 /** Products smaller than this many multiply-adds stay in JavaScript (copying into wasm memory would cost more). */
 const WASM_MIN_MACS = 4096;
+/** Adam steps on fewer elements stay in JavaScript. */
+const WASM_MIN_ADAM = 256;
 
 /**
  * Chooses the kernels of the matrix products. The default, chosen at first use, is `"wasm"` where the engine runs
@@ -38,12 +41,11 @@ export function layoutOf(transA: boolean, transB: boolean): GemmLayout | null {
   return transB ? "nt" : "nn";
 }
 
-let local: { kernels: WasmKernels; arena: Arena } | null = null;
-
 /**
  * C[m×n] = op(A)·op(B) (or C += … when `accumulate`), BLAS-style: A is stored [m, k], or [k, m] when `transA`; B is
  * [k, n], or [n, k] when `transB`; operands are read at the given element offsets, never transposed in memory.
- * Runs on the chosen backend and, when the product is large enough, on the threads of {@link setNumThreads}.
+ * Runs on the chosen backend and, when the product is large enough, on the threads of {@link setNumThreads}; the
+ * result does not depend on the thread count, bit for bit.
  */
 export function gemm(
   m: number, n: number, k: number,
@@ -53,73 +55,85 @@ export function gemm(
 ): void {
   if (m === 0 || n === 0) return;
   const layout = getBackend() === "wasm" && k > 0 && m * n * k >= WASM_MIN_MACS ? layoutOf(transA, transB) : null;
-  if (parallelGemm(layout, m, n, k, a, aOff, transA, b, bOff, transB, c, cOff, accumulate)) return;
-  if (layout !== null) wasmGemm(layout, m, n, k, a, aOff, b, bOff, c, cOff, accumulate);
-  else gemmSerial(m, n, k, a, aOff, transA, b, bOff, transB, c, cOff, accumulate, 0, m);
+  const kernel: GemmKernel = layout ?? "js";
+  const team = m >= 8 ? teamFor(m * n * k, PARALLEL_MIN_MACS, gemmFloats(m, n, k), layout !== null) : null;
+  if (team !== null) team.gemm(kernel, m, n, k, a, aOff, transA, b, bOff, transB, c, cOff, accumulate);
+  else if (layout === null) gemmSerial(m, n, k, a, aOff, transA, b, bOff, transB, c, cOff, accumulate, 0, m);
+  else ownHeap().gemm(layout, m, n, k, a, aOff, b, bOff, c, cOff, accumulate);
 }
-
-/** One SIMD product on this thread: operands copied into the module's memory, the result copied out. */
-function wasmGemm(
-  layout: GemmLayout, m: number, n: number, k: number,
-  a: Float32Array, aOff: number, b: Float32Array, bOff: number,
-  c: Float32Array, cOff: number, accumulate: boolean,
-): void {
-  if (local === null) localKernels();
-  const { kernels, arena } = local!;
-  const lenA = m * k, lenB = k * n, lenC = m * n;
-  arena.reset();
-  const pa = arena.alloc(lenA), pb = arena.alloc(lenB), pc = arena.alloc(lenC);
-  const heap = kernels.heap.f32;
-  heap.set(a.subarray(aOff, aOff + lenA), pa >> 2);
-  heap.set(b.subarray(bOff, bOff + lenB), pb >> 2);
-  if (accumulate) heap.set(c.subarray(cOff, cOff + lenC), pc >> 2);
-  kernels.gemm(layout, m, n, k, pa, pb, pc, accumulate);
-  c.set(kernels.heap.f32.subarray(pc >> 2, (pc >> 2) + lenC), cOff);
-}
-
-/** Hyperparameters of one Adam step (`torch.optim.Adam`, coupled weight decay), step counted from 1. */
-export type AdamStepScalars = AdamScalars;
 
 /**
- * One Adam update in place, in float32 and in PyTorch's operation order (each operation rounded to float32, as
- * PyTorch's float32 tensors do): `g' = g + wd·p` (when wd ≠ 0), `m = β1·m + (1−β1)·g'`, `v = β2·v + ((1−β2)·g')·g'`,
- * `p = p − (lr/(1−β1^t))·(m / (√v/√(1−β2^t) + eps))`. `grad` is read only. On the wasm backend the arrays are copied
- * into the module's memory and updated with SIMD (same results bit for bit: every f32 operation is IEEE-rounded).
+ * One Adam step in place on `param`, `expAvg`, `expAvgSq` (and `maxExpAvgSq` with AMSGrad; `grad` is read only),
+ * with the scalars the optimizer formed (see {@link AdamScalars}): the JS kernel, or the SIMD one for plain Adam
+ * (no AdamW factor, maximize or AMSGrad) on the wasm backend; the same bits either way, and on any thread count.
  */
-export function adamStep(
-  param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, s: AdamStepScalars,
+export function adamUpdate(
+  param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array,
+  maxExpAvgSq: Float32Array | null, s: AdamScalars,
 ): void {
   const n = param.length;
-  if (getBackend() === "wasm" && n >= 256) {
-    if (local === null) localKernels();
-    const { kernels, arena } = local!;
+  const plain = maxExpAvgSq === null && s[8] === 1 && s[9] === 0;
+  if (plain && getBackend() === "wasm" && n >= WASM_MIN_ADAM) {
+    ownHeap().adam(param, grad, expAvg, expAvgSq, s);
+    return;
+  }
+  const team = maxExpAvgSq === null ? teamFor(n, PARALLEL_MIN_ADAM, adamFloats(n), false) : null;
+  if (team !== null) team.adam(param, grad, expAvg, expAvgSq, s);
+  else adamKernel(param, 0, grad, 0, expAvg, 0, expAvgSq, 0, maxExpAvgSq, 0, 0, n, s);
+}
+
+/** The SIMD kernels on this thread's own memory: operands copied in, results copied out. */
+class OwnHeap {
+  private readonly arena: Arena;
+
+  constructor(private readonly kernels: WasmKernels) {
+    this.arena = new Arena(kernels.memory);
+  }
+
+  gemm(
+    layout: GemmLayout, m: number, n: number, k: number,
+    a: Float32Array, aOff: number, b: Float32Array, bOff: number,
+    c: Float32Array, cOff: number, accumulate: boolean,
+  ): void {
+    const { kernels, arena } = this;
+    const lenA = m * k, lenB = k * n, lenC = m * n;
+    arena.reset();
+    const pa = arena.alloc(lenA), pb = arena.alloc(lenB), pc = arena.alloc(lenC);
+    const heap = kernels.heap.f32;
+    heap.set(a.subarray(aOff, aOff + lenA), pa >> 2);
+    heap.set(b.subarray(bOff, bOff + lenB), pb >> 2);
+    if (accumulate) heap.set(c.subarray(cOff, cOff + lenC), pc >> 2);
+    kernels.gemm(layout, m, n, k, pa, pb, pc, accumulate);
+    c.set(kernels.heap.f32.subarray(pc >> 2, (pc >> 2) + lenC), cOff);
+  }
+
+  adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, s: AdamScalars): void {
+    const { kernels, arena } = this;
+    const n = p.length;
     arena.reset();
     const pp = arena.alloc(n), pg = arena.alloc(n), pm = arena.alloc(n), pv = arena.alloc(n);
     const heap = kernels.heap.f32;
-    heap.set(param, pp >> 2);
-    heap.set(grad, pg >> 2);
-    heap.set(expAvg, pm >> 2);
-    heap.set(expAvgSq, pv >> 2);
-    kernels.adam(pp, pg, pm, pv, n, s);
+    heap.set(p, pp >> 2);
+    heap.set(g, pg >> 2);
+    heap.set(m, pm >> 2);
+    heap.set(v, pv >> 2);
+    kernels.adam(pp, pg, pm, pv, 0, n, s);
     const out = kernels.heap.f32;
-    param.set(out.subarray(pp >> 2, (pp >> 2) + n));
-    expAvg.set(out.subarray(pm >> 2, (pm >> 2) + n));
-    expAvgSq.set(out.subarray(pv >> 2, (pv >> 2) + n));
-    return;
+    p.set(out.subarray(pp >> 2, (pp >> 2) + n));
+    m.set(out.subarray(pm >> 2, (pm >> 2) + n));
+    v.set(out.subarray(pv >> 2, (pv >> 2) + n));
   }
-  const f = Math.fround;
-  const scalars = [
-    f(s.weightDecay), f(s.beta1), f(1 - s.beta1), f(s.beta2), f(1 - s.beta2), f(s.eps),
-    f(s.lr / (1 - s.beta1 ** s.step)), f(Math.sqrt(1 - s.beta2 ** s.step)),
-  ] as const;
-  if (parallelAdam(param, grad, expAvg, expAvgSq, scalars)) return;
-  adamJs(param, 0, grad, 0, expAvg, 0, expAvgSq, 0, 0, n, ...scalars);
 }
 
-function localKernels(): void {
-  // A shared memory where allowed: V8 copies out of a plain wasm memory element by element (~6× slower than out of
-  // a SharedArrayBuffer, measured: 230 µs against 37 µs for 400 KB), and every result is copied out.
-  const kernels = createWasmKernels({ initialPages: 32, maxPages: 16384, shared: sharedMemorySupported() });
-  if (kernels === null) throw new Error("internal: the wasm backend is selected but SIMD is unavailable");
-  local = { kernels, arena: new Arena(kernels.memory) };
+let own: OwnHeap | null = null;
+
+function ownHeap(): OwnHeap {
+  if (own === null) {
+    // A shared memory where allowed: V8 copies out of a plain wasm memory element by element (~6× slower than out of
+    // a SharedArrayBuffer, measured: 230 µs against 37 µs for 400 KB), and every result is copied out.
+    const kernels = createWasmKernels({ initialPages: 32, maxPages: 16384, shared: sharedMemorySupported() });
+    if (kernels === null) throw new Error("internal: the wasm backend is selected but SIMD is unavailable");
+    own = new OwnHeap(kernels);
+  }
+  return own;
 }

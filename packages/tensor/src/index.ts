@@ -1,4 +1,5 @@
-// @tsgrad/tensor public entry: Float32Array tensors, broadcasting ops, reverse-mode autograd, seeded RNG.
+// @tsgrad/tensor public entry: Float32Array tensors, broadcasting ops, reverse-mode autograd, seeded RNG (op authors:
+// "@tsgrad/tensor/internal").
 export { Tensor } from "./tensor.js";
 export type { NestedArray, BackwardOptions } from "./tensor.js";
 export {
@@ -7,9 +8,10 @@ export {
 export type { TensorOptions, FactoryOptions, RandomOptions } from "./creation.js";
 export { Generator, manualSeed, defaultGenerator } from "./random.js";
 export type { GeneratorState } from "./random.js";
-export { noGrad, isGradEnabled, defineOp, releaseIntermediate, Node } from "./autograd.js";
+export { noGrad, isGradEnabled, defineOp, Node } from "./autograd.js";
 export type { BackwardFn, DefineOpOptions } from "./autograd.js";
-export { add, sub, mul, div, pow, neg, exp, log, sqrt, abs, tanh, sigmoid, relu } from "./ops/elementwise.js";
+export { add, sub, mul, div, pow, neg, exp, log, sqrt, abs, tanh, sigmoid, relu, gelu } from "./ops/elementwise.js";
+export type { GeluOptions } from "./ops/elementwise.js";
 export { sum, mean, max, argmax, logsumexp, softmax, logSoftmax } from "./ops/reduce.js";
 export { matmul } from "./ops/matmul.js";
 export { conv2d } from "./ops/conv.js";
@@ -24,11 +26,10 @@ export type { GradcheckOptions } from "./gradcheck.js";
 export { ShapeError, GradcheckError } from "./errors.js";
 export { broadcastShapes, formatShape, numel } from "./shape.js";
 export type { Shape } from "./shape.js";
-export { gemm, adamStep, setBackend, getBackend } from "./compute.js";
-export { adadeltaStep } from "./kernels/adadelta.js";
-export type { AdadeltaStepScalars } from "./kernels/adadelta.js";
-export type { Backend, AdamStepScalars } from "./compute.js";
+export { gemm, setBackend, getBackend } from "./compute.js";
+export type { Backend } from "./compute.js";
 export { setNumThreads, getNumThreads, setWorkerFactory } from "./parallel.js";
 export type { WorkerFactory, WorkerLike } from "./parallel.js";
-export { takeArray, takeZeros, takeFloat64, takeInt32, releaseArray, memoryStats, emptyCache, setMemoryDebug } from "./pool.js";
+export { memoryStats, emptyCache, setMemoryDebug } from "./pool.js";
 export type { MemoryStats, PoolArray } from "./pool.js";
+export type { ZeroGradOptions } from "./ownership.js";

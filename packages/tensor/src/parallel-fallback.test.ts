@@ -43,9 +43,10 @@ describe("threads without shared memory", () => {
     const one = new Float32Array(64 * 128);
     t.gemm(64, 128, 784, a, 0, false, b, 0, true, one, 0); // 1 thread, before the stub
     const p0 = random(70_001, () => g.nextFloat()), grad = random(70_001, () => g.nextFloat());
-    const s = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1 };
+    const f = Math.fround;
+    const s = [0, f(0.9), f(0.1), f(0.999), f(1 - 0.999), f(1e-8), f(1e-3 / 0.1), f(Math.sqrt(1 - 0.999)), 1, 0] as const;
     const [p1, m1, v1] = [p0.slice(), new Float32Array(p0.length), new Float32Array(p0.length)];
-    t.adamStep(p1, grad, m1, v1, s);
+    t.adamUpdate(p1, grad, m1, v1, null, s);
 
     vi.stubGlobal("SharedArrayBuffer", undefined);
     t.setNumThreads(2);
@@ -58,7 +59,7 @@ describe("threads without shared memory", () => {
       t.gemm(64, 128, 784, a, 0, false, b, 0, true, c, 0);
       expect(same(c, one)).toBe(true);
       const [p, m, v] = [p0.slice(), new Float32Array(p0.length), new Float32Array(p0.length)];
-      t.adamStep(p, grad, m, v, s);
+      t.adamUpdate(p, grad, m, v, null, s);
       expect(same(p, p1) && same(m, m1) && same(v, v1)).toBe(true);
     }
     t.setNumThreads(4);

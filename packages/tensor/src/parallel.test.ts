@@ -1,7 +1,8 @@
 // Worker-thread products: bit-identical to one thread for every layout, odd sizes and both backends; no worker with 1 thread.
 import { Worker } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
-import { adamStep, gemm, getBackend, setBackend, type Backend } from "./compute.js";
+import { adamUpdate, gemm, getBackend, setBackend, type Backend } from "./compute.js";
+import type { AdamScalars } from "./kernels/adam.js";
 import { getNumThreads, parallelCallCount, setNumThreads, setWorkerFactory } from "./parallel.js";
 import { Generator } from "./random.js";
 
@@ -20,6 +21,12 @@ async function runParallel(run: () => void): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error("the worker pool never ran a product");
+}
+
+/** Plain Adam's scalars (lr 1e-3, betas 0.9/0.999, eps 1e-8, coupled weight decay `wd`) at step `t`. */
+function plainAdamScalars(wd: number, t: number): AdamScalars {
+  const f = Math.fround;
+  return [f(wd), f(0.9), f(1 - 0.9), f(0.999), f(1 - 0.999), f(1e-8), f(1e-3 / (1 - 0.9 ** t)), f(Math.sqrt(1 - 0.999 ** t)), 1, 0];
 }
 
 describe("parallel gemm", () => {
@@ -93,10 +100,10 @@ describe("parallel gemm", () => {
       const n = 70_001; // above the threshold, not a multiple of 4
       const rnd = (scale: number) => Float32Array.from({ length: n }, () => (g.nextFloat() * 2 - 1) * scale);
       const p0 = rnd(1), grad = rnd(0.1), m0 = rnd(0.01), v0 = rnd(0.001).map(Math.abs);
-      const s = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 3 };
+      const s = plainAdamScalars(0.01, 3);
       setNumThreads(1);
       const [p1, m1, v1] = [p0.slice(), m0.slice(), v0.slice()];
-      adamStep(p1, grad, m1, v1, s);
+      adamUpdate(p1, grad, m1, v1, null, s);
       for (const threads of [2, 3]) {
         setNumThreads(threads);
         const [p, m, v] = [p0.slice(), m0.slice(), v0.slice()];
@@ -104,7 +111,7 @@ describe("parallel gemm", () => {
           p.set(p0);
           m.set(m0);
           v.set(v0);
-          adamStep(p, grad, m, v, s);
+          adamUpdate(p, grad, m, v, null, s);
         });
         for (const [x, y] of [[p, p1], [m, m1], [v, v1]] as const) {
           expect(Buffer.from(x.buffer).equals(Buffer.from(y.buffer))).toBe(true);

@@ -1,10 +1,10 @@
-// Fork/join over worker threads for the large matrix products: operands copied into one shared memory, rows of C cut
-// into chunks that the calling thread and the workers claim with an atomic counter. Environment-neutral: the host
-// supplies how to start a worker (Node's worker_threads, or a browser Worker) with setWorkerFactory.
-import { adamJs, adamKernelSource } from "./kernels/adam.js";
+// The thread team: worker threads that share one memory with the calling thread and split a large product (or an Adam
+// step) into chunks claimed with an atomic counter. Environment-neutral: the host supplies how to start a worker
+// (Node's worker_threads, or a browser Worker) with setWorkerFactory.
+import { adamKernel, adamKernelSource, ADAM_SCALARS, type AdamScalars } from "./kernels/adam.js";
 import { gemmKernelSource, gemmSerial } from "./kernels/matmul.js";
 import { compileKernelModule, createMemory, sharedMemorySupported, WASM_PAGE_BYTES, wasmSimdSupported, type GemmLayout, type WasmMemory, type WasmModule } from "./wasm/index.js";
-import { wasmApi } from "./wasm/webassembly.js";
+import { wasmApi, type WasmApi } from "./wasm/webassembly.js";
 
 /** The little a worker must offer: Node's `Worker` and the browser's `Worker` both fit. */
 export interface WorkerLike {
@@ -18,10 +18,7 @@ export type WorkerFactory = (source: string) => WorkerLike;
 
 let factory: WorkerFactory | null = null;
 let requested: number | null = null; // null: the number of cores, where the runtime tells it
-let pool: Pool | null = null;
-
-/** Products below this many multiply-adds run on the calling thread alone (a fork/join costs tens of µs). */
-export const PARALLEL_MIN_MACS = 1 << 19;
+let team: ThreadTeam | null = null;
 
 /**
  * Sets how workers are started (e.g. `(src) => new Worker(src, { eval: true })` from `node:worker_threads`, or
@@ -32,7 +29,7 @@ export const PARALLEL_MIN_MACS = 1 << 19;
 export function setWorkerFactory(f: WorkerFactory | null): void {
   factory = f;
   if (f !== null && requested === null && coreCount() > 1) checkSharedMemory("setWorkerFactory", coreCount());
-  resetPool();
+  closeTeam();
 }
 
 /**
@@ -49,7 +46,7 @@ export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new RangeError(`setNumThreads: expected an integer in [1, 256], got ${n}`);
   requested = n;
   if (n > 1) checkSharedMemory("setNumThreads", n);
-  resetPool();
+  closeTeam();
 }
 
 /**
@@ -84,175 +81,282 @@ function coreCount(): number {
   return typeof n === "number" && Number.isInteger(n) && n >= 1 ? Math.min(n, 256) : 1;
 }
 
-function resetPool(): void {
-  pool?.close();
-  pool = null;
+function closeTeam(): void {
+  team?.close();
+  team = null;
 }
 
-// Control block (Int32Array over a SharedArrayBuffer).
-const SEQ = 0; // task sequence number, bumped to start a task
-const DONE = 1; // chunks of the current task finished
-const READY = 2; // workers that have started
-const STOP = 3; // 1: workers exit
-const NEXT = 4; // the next chunk to claim (CLOSED between tasks)
-const CLOSED = 1 << 30;
-const P = 8; // task: kind m n k aOff transA bOff transB cOff accumulate chunks chunkSize size (offsets in f32 elements)
-const CHUNKS_PER_THREAD = 2; // a thread that starts late leaves its chunks to the others
-const KINDS: Readonly<Record<GemmLayout | "js", number>> = { js: 0, nt: 1, nn: 2, tn: 3 };
-const KIND_ADAM = 4;
-
-/** Adam's scalars, rounded to float32: wd, β1, 1−β1, β2, 1−β2, eps, step size, √(1−β2^t). */
-export type AdamScalarList = readonly [number, number, number, number, number, number, number, number];
-
-/** Parameters below this size are updated by the calling thread alone. */
+/** Products below this many multiply-adds run on the calling thread alone (a fork/join costs tens of µs). */
+export const PARALLEL_MIN_MACS = 1 << 19;
+/** Adam steps below this many elements run on the calling thread alone. */
 export const PARALLEL_MIN_ADAM = 1 << 16;
 
-/** The shared memory: a shared wasm memory (grown in place) where WebAssembly allows it, else a SharedArrayBuffer. */
-interface Arena {
+/**
+ * Slots of the control block (an Int32Array over a SharedArrayBuffer), each with one meaning. Offsets are in f32
+ * elements of the shared heap.
+ */
+const SLOT = {
+  seq: 0, // task number, bumped to start a task (the workers wait on it)
+  done: 1, // chunks of the current task finished
+  ready: 2, // workers that have started
+  stop: 3, // 1: the workers exit
+  next: 4, // the next chunk to claim (CLOSED between tasks)
+  task: 5, // one of TASK
+  chunks: 6, // chunks of the task
+  chunkSize: 7, // rows (gemm) or elements (Adam) per chunk, a multiple of 4
+  size: 8, // rows or elements in all
+  m: 9, n: 10, k: 11, a: 12, transA: 13, b: 14, transB: 15, c: 16, accumulate: 17, // gemm
+  p: 18, g: 19, expAvg: 20, expAvgSq: 21, // Adam (its scalars are in the Float64Array of scalars)
+} as const;
+const SLOTS = 22;
+
+/** The tasks: the JS gemm, a SIMD gemm by layout, Adam. */
+const TASK = { gemmJs: 0, gemmNt: 1, gemmNn: 2, gemmTn: 3, adam: 4 } as const;
+const SIMD_TASK: Readonly<Record<GemmLayout, number>> = { nt: TASK.gemmNt, nn: TASK.gemmNn, tn: TASK.gemmTn };
+const CLOSED = 1 << 30;
+const CHUNKS_PER_THREAD = 2; // a thread that starts late leaves its chunks to the others
+
+/** The gemm a task runs: the JS kernel, or a SIMD layout. */
+export type GemmKernel = "js" | GemmLayout;
+
+/** The shared heap: a shared wasm memory (grown in place) where WebAssembly allows it, else a SharedArrayBuffer. */
+interface SharedHeap {
   readonly memory: WasmMemory | null;
   readonly module: WasmModule | null;
   f32: Float32Array;
+  /** The SIMD gemms instantiated on this thread over `memory` (null without a module). */
+  readonly simd: SimdGemms | null;
 }
 
-class Pool {
+type SimdGemm = (m: number, n: number, k: number, a: number, b: number, c: number, acc: number, r0: number, r1: number) => void;
+type SimdGemms = Readonly<Record<GemmLayout, SimdGemm>>;
+
+/** What a worker is sent when it starts (structured-cloneable). */
+interface WorkerInit {
+  readonly control: Int32Array;
+  readonly scalars: Float64Array;
+  readonly memory: WasmMemory | null;
+  readonly module: WasmModule | null;
+  readonly buffer: SharedArrayBuffer | null;
+  readonly slot: typeof SLOT;
+  readonly task: typeof TASK;
+}
+
+/** The kernels a worker runs, defined in its script from their source text. */
+interface WorkerKernels {
+  readonly gemm: typeof gemmSerial;
+  readonly adam: typeof adamKernel;
+}
+
+/**
+ * A worker's life: start, then wait for a task, claim chunks until none is left, repeat. Its source text is the
+ * worker's script (with the kernels' sources and a few lines of glue: {@link workerSource}), so it may use nothing
+ * from this module: only its arguments and globals.
+ */
+function workerMain(init: WorkerInit, kernels: WorkerKernels): void {
+  const { control: ctl, scalars, memory, module, buffer, slot: S, task: T } = init;
+  const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+  let f32 = new Float32Array(memory !== null ? memory.buffer : buffer!);
+  const fns = module !== null ? (new wasm.Instance(module, { env: { memory } }).exports as Record<string, SimdGemm>) : null;
+  const simd = fns === null ? [] : [null, fns["gemm_nt"]!, fns["gemm_nn"]!, fns["gemm_tn"]!];
+  Atomics.add(ctl, S.ready, 1);
+  let seen = Atomics.load(ctl, S.seq);
+  for (;;) {
+    // Spin briefly before sleeping: a training step issues products a few hundred µs apart, and waking a sleeping
+    // thread costs more than that on some machines.
+    for (let spin = 0; spin < 50000 && Atomics.load(ctl, S.seq) === seen; spin++);
+    Atomics.wait(ctl, S.seq, seen);
+    const seq = Atomics.load(ctl, S.seq);
+    if (seq === seen) continue;
+    seen = seq;
+    if (Atomics.load(ctl, S.stop) === 1) return;
+    // A successful claim pins the task (it cannot end before this chunk is done), so its slots are read after it.
+    for (let c = Atomics.add(ctl, S.next, 1); c < ctl[S.chunks]!; c = Atomics.add(ctl, S.next, 1)) {
+      const count = ctl[S.chunks]!, chunk = ctl[S.chunkSize]!, size = ctl[S.size]!;
+      const r0 = c * chunk, r1 = Math.min(size, r0 + chunk);
+      if (memory !== null && f32.byteLength !== memory.buffer.byteLength) f32 = new Float32Array(memory.buffer);
+      const task = ctl[S.task]!;
+      if (task === T.adam) {
+        kernels.adam(f32, ctl[S.p]!, f32, ctl[S.g]!, f32, ctl[S.expAvg]!, f32, ctl[S.expAvgSq]!, null, 0, r0, r1, scalars);
+      } else if (task === T.gemmJs) {
+        kernels.gemm(ctl[S.m]!, ctl[S.n]!, ctl[S.k]!, f32, ctl[S.a]!, ctl[S.transA] === 1, f32, ctl[S.b]!, ctl[S.transB] === 1,
+          f32, ctl[S.c]!, ctl[S.accumulate] === 1, r0, r1);
+      } else {
+        simd[task]!(ctl[S.m]!, ctl[S.n]!, ctl[S.k]!, 4 * ctl[S.a]!, 4 * ctl[S.b]!, 4 * ctl[S.c]!, ctl[S.accumulate]!, r0, r1);
+      }
+      if (Atomics.add(ctl, S.done, 1) + 1 === count) Atomics.notify(ctl, S.done);
+    }
+  }
+}
+
+let source: string | null = null;
+
+/** The worker's script: the kernels' source text, {@link workerMain}, and how to receive its start message. */
+function workerSource(): string {
+  source ??= `"use strict";
+${gemmKernelSource()}
+${adamKernelSource()}
+const workerMain = ${workerMain.toString()};
+const start = (init) => workerMain(init, { gemm: ${gemmSerial.name}, adam: ${adamKernel.name} });
+if (typeof self !== "undefined" && typeof self.postMessage === "function") self.onmessage = (e) => start(e.data);
+else require("node:worker_threads").parentPort.once("message", start);
+`;
+  return source;
+}
+
+/** Rounds an f32 offset up to a 16-byte boundary (whole f32x4 vectors). */
+const at16 = (x: number): number => (x + 3) & ~3;
+
+/** The calling thread and `threads − 1` workers over one shared heap. */
+class ThreadTeam {
   private readonly workers: WorkerLike[] = [];
-  private readonly control = new Int32Array(new SharedArrayBuffer(4 * 32));
-  /** Float parameters of a task (Adam's scalars). */
-  private readonly scalars = new Float64Array(new SharedArrayBuffer(8 * 8));
-  private arena: Arena | null = null;
+  private readonly control = new Int32Array(new SharedArrayBuffer(4 * SLOTS));
+  private readonly scalars = new Float64Array(new SharedArrayBuffer(8 * ADAM_SCALARS));
+  private heap: SharedHeap | null = null;
 
   constructor(private readonly threads: number, private readonly start: WorkerFactory) {}
 
-  /** Makes room for `floats` f32; returns false while workers are (re)starting (the caller computes alone). */
-  private ensureArena(floats: number, wantWasm: boolean): boolean {
-    const arena = this.arena;
-    if (arena !== null && (!wantWasm || arena.module !== null)) {
-      if (arena.f32.length >= floats) return Atomics.load(this.control, READY) >= this.workers.length;
-      if (arena.memory !== null) {
-        try {
-          arena.memory.grow(Math.ceil((4 * floats - arena.memory.buffer.byteLength) / WASM_PAGE_BYTES));
-        } catch {
-          return false; // past the maximum: this product runs on one thread
-        }
-        arena.f32 = new Float32Array(arena.memory.buffer);
-        return Atomics.load(this.control, READY) >= this.workers.length;
+  /**
+   * Whether a task over `floats` f32 (with the SIMD kernels when `simd`) can run now: the heap is made or grown to
+   * hold them and the workers are started (until they are, the caller computes alone).
+   */
+  canRun(floats: number, simd: boolean): boolean {
+    const heap = this.heap;
+    if (heap === null) return this.restart(floats);
+    if (simd && heap.module === null) return false; // no shared SIMD module in this runtime: one thread
+    if (heap.f32.length < floats) {
+      if (heap.memory === null) return this.restart(floats);
+      try {
+        heap.memory.grow(Math.ceil((4 * floats - heap.memory.buffer.byteLength) / WASM_PAGE_BYTES));
+      } catch {
+        return false; // past the maximum: this task runs on one thread
       }
+      heap.f32 = new Float32Array(heap.memory.buffer);
     }
+    return Atomics.load(this.control, SLOT.ready) >= this.workers.length;
+  }
+
+  /** (Re)creates the heap and starts the workers; false: they are starting. */
+  private restart(floats: number): boolean {
     this.close();
-    const wasm = wasmApi() !== null && sharedMemorySupported();
     const pages = Math.max(64, Math.ceil((4 * floats) / WASM_PAGE_BYTES) * 2);
-    if (wasm) {
+    if (wasmApi() !== null && sharedMemorySupported()) {
       const memory = createMemory({ initialPages: pages, maxPages: 16384, shared: true });
       const module = wasmSimdSupported() ? compileKernelModule(true) : null;
-      this.arena = { memory, module, f32: new Float32Array(memory.buffer) };
+      this.heap = { memory, module, f32: new Float32Array(memory.buffer), simd: module === null ? null : instantiate(module, memory) };
     } else {
-      this.arena = { memory: null, module: null, f32: new Float32Array(new SharedArrayBuffer(pages * WASM_PAGE_BYTES)) };
+      this.heap = { memory: null, module: null, f32: new Float32Array(new SharedArrayBuffer(pages * WASM_PAGE_BYTES)), simd: null };
     }
-    Atomics.store(this.control, READY, 0);
-    Atomics.store(this.control, STOP, 0);
-    Atomics.store(this.control, NEXT, CLOSED);
-    const { memory, module, f32 } = this.arena;
+    Atomics.store(this.control, SLOT.ready, 0);
+    Atomics.store(this.control, SLOT.stop, 0);
+    Atomics.store(this.control, SLOT.next, CLOSED);
+    const { memory, module, f32 } = this.heap;
+    const init: WorkerInit = {
+      control: this.control, scalars: this.scalars, memory, module,
+      buffer: memory === null ? (f32.buffer as SharedArrayBuffer) : null, slot: SLOT, task: TASK,
+    };
     for (let w = 0; w < this.threads - 1; w++) {
       const worker = this.start(workerSource());
       worker.unref?.();
-      worker.postMessage({ control: this.control, scalars: this.scalars, memory, module, buffer: memory === null ? f32.buffer : null, id: w });
+      worker.postMessage(init);
       this.workers.push(worker);
     }
     return false;
   }
 
+  /** C (+)= op(A)·op(B) split by rows of C (after {@link ThreadTeam.canRun} said yes): operands copied in and out. */
   gemm(
-    layout: GemmLayout | null, m: number, n: number, k: number,
+    kernel: GemmKernel, m: number, n: number, k: number,
     a: Float32Array, aOff: number, transA: boolean,
     b: Float32Array, bOff: number, transB: boolean,
     c: Float32Array, cOff: number, accumulate: boolean,
-  ): boolean {
+  ): void {
     const lenA = m * k, lenB = k * n, lenC = m * n;
-    // Operands at 16-byte boundaries (whole f32x4 vectors).
-    const at = (x: number): number => (x + 3) & ~3;
-    const bAt = at(lenA), cAt = at(bAt + lenB);
-    if (!this.ensureArena(cAt + lenC, layout !== null)) return false;
-    const arena = this.arena!;
-    const kind = layout !== null && arena.module !== null ? KINDS[layout] : 0;
-    if (kind === 0 && layout !== null) return false; // wasm wanted but no shared SIMD module: stay on one thread
-    const f32 = arena.f32;
+    const bAt = at16(lenA), cAt = at16(bAt + lenB);
+    const { f32, simd } = this.heap!;
     f32.set(a.subarray(aOff, aOff + lenA), 0);
     f32.set(b.subarray(bOff, bOff + lenB), bAt);
     if (accumulate) f32.set(c.subarray(cOff, cOff + lenC), cAt);
     const ctl = this.control;
-    ctl[P] = kind;
-    ctl[P + 1] = m; ctl[P + 2] = n; ctl[P + 3] = k;
-    ctl[P + 4] = 0; ctl[P + 5] = transA ? 1 : 0;
-    ctl[P + 6] = bAt; ctl[P + 7] = transB ? 1 : 0;
-    ctl[P + 8] = cAt; ctl[P + 9] = accumulate ? 1 : 0;
-    const simd = kind === 0 ? null : localKernels(arena);
-    this.run(m, (r0, r1) => {
-      if (simd === null) gemmSerial(m, n, k, f32, 0, transA, f32, bAt, transB, f32, cAt, accumulate, r0, r1);
-      else simd.gemm(layout!, m, n, k, 0, 4 * bAt, 4 * cAt, accumulate, r0, r1);
-    });
+    ctl[SLOT.task] = kernel === "js" ? TASK.gemmJs : SIMD_TASK[kernel];
+    ctl[SLOT.m] = m; ctl[SLOT.n] = n; ctl[SLOT.k] = k;
+    ctl[SLOT.a] = 0; ctl[SLOT.transA] = transA ? 1 : 0;
+    ctl[SLOT.b] = bAt; ctl[SLOT.transB] = transB ? 1 : 0;
+    ctl[SLOT.c] = cAt; ctl[SLOT.accumulate] = accumulate ? 1 : 0;
+    if (kernel === "js") {
+      this.run(m, (r0, r1) => gemmSerial(m, n, k, f32, 0, transA, f32, bAt, transB, f32, cAt, accumulate, r0, r1));
+    } else {
+      const fn = simd![kernel];
+      this.run(m, (r0, r1) => fn(m, n, k, 0, 4 * bAt, 4 * cAt, accumulate ? 1 : 0, r0, r1));
+    }
     c.set(f32.subarray(cAt, cAt + lenC), cOff);
-    return true;
+    teamTasks++;
   }
 
-  /** One Adam step split by element ranges (the JS kernel in every thread); false while workers start. */
-  adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, scalars: AdamScalarList): boolean {
+  /** One Adam step split by element ranges, the JS kernel in every thread (AMSGrad excluded). */
+  adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, s: AdamScalars): void {
     const n = p.length;
-    const at = (x: number): number => (x + 3) & ~3;
-    const gAt = at(n), mAt = gAt + at(n), vAt = mAt + at(n);
-    if (!this.ensureArena(vAt + n, false)) return false;
-    const f32 = this.arena!.f32;
+    const gAt = at16(n), mAt = gAt + at16(n), vAt = mAt + at16(n);
+    const f32 = this.heap!.f32;
     f32.set(p, 0);
     f32.set(g, gAt);
     f32.set(m, mAt);
     f32.set(v, vAt);
     const ctl = this.control;
-    ctl[P] = KIND_ADAM;
-    ctl[P + 1] = n; ctl[P + 4] = 0; ctl[P + 5] = gAt; ctl[P + 6] = mAt; ctl[P + 7] = vAt;
-    this.scalars.set(scalars);
-    this.run(n, (i0, i1) => adamJs(f32, 0, f32, gAt, f32, mAt, f32, vAt, i0, i1, ...scalars));
+    ctl[SLOT.task] = TASK.adam;
+    ctl[SLOT.p] = 0; ctl[SLOT.g] = gAt; ctl[SLOT.expAvg] = mAt; ctl[SLOT.expAvgSq] = vAt;
+    this.scalars.set(s);
+    const sc = this.scalars;
+    this.run(n, (i0, i1) => adamKernel(f32, 0, f32, gAt, f32, mAt, f32, vAt, null, 0, i0, i1, sc));
     p.set(f32.subarray(0, n));
     m.set(f32.subarray(mAt, mAt + n));
     v.set(f32.subarray(vAt, vAt + n));
-    return true;
+    teamTasks++;
   }
 
   /**
-   * Runs the task whose parameters are set, over [0, size) cut into chunks of a multiple of 4 (the kernels' tile):
-   * every thread, this one included, claims chunks until none is left, so a worker that wakes late costs nothing but
-   * its share. Each element is computed by the same kernel whichever thread claims it: results do not depend on it.
+   * Runs the task whose slots are set, over [0, size) cut into chunks of a multiple of 4 (the kernels' tile): every
+   * thread, this one included, claims chunks until none is left, so a worker that wakes late costs nothing but its
+   * share. Each element is computed by the same kernel whichever thread claims it: results do not depend on it.
    */
   private run(size: number, compute: (start: number, end: number) => void): void {
     const ctl = this.control;
     const chunks = Math.min(Math.ceil(size / 4), (this.workers.length + 1) * CHUNKS_PER_THREAD);
     const chunk = Math.ceil(size / chunks / 4) * 4;
     const count = Math.ceil(size / chunk);
-    ctl[P + 10] = count;
-    ctl[P + 11] = chunk;
-    ctl[P + 12] = size;
-    Atomics.store(ctl, DONE, 0);
-    Atomics.store(ctl, NEXT, 0); // opens the claims: every parameter is in place
-    Atomics.add(ctl, SEQ, 1);
-    Atomics.notify(ctl, SEQ);
+    ctl[SLOT.chunks] = count;
+    ctl[SLOT.chunkSize] = chunk;
+    ctl[SLOT.size] = size;
+    Atomics.store(ctl, SLOT.done, 0);
+    Atomics.store(ctl, SLOT.next, 0); // opens the claims: every slot is in place
+    Atomics.add(ctl, SLOT.seq, 1);
+    Atomics.notify(ctl, SLOT.seq);
     let done = 0;
-    for (let c = Atomics.add(ctl, NEXT, 1); c < count; c = Atomics.add(ctl, NEXT, 1)) {
+    for (let c = Atomics.add(ctl, SLOT.next, 1); c < count; c = Atomics.add(ctl, SLOT.next, 1)) {
       compute(c * chunk, Math.min(size, (c + 1) * chunk));
-      done = Atomics.add(ctl, DONE, 1) + 1;
+      done = Atomics.add(ctl, SLOT.done, 1) + 1;
     }
     // Wait for the chunks the workers claimed (spinning where this thread may not block: a browser's main thread, as
     // Emscripten's does); then close the claims until the next task.
-    if (mayBlock()) for (let d = done; d < count; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
-    else while (Atomics.load(ctl, DONE) < count);
-    Atomics.store(ctl, NEXT, CLOSED);
+    if (mayBlock()) for (let d = done; d < count; d = Atomics.load(ctl, SLOT.done)) Atomics.wait(ctl, SLOT.done, d);
+    else while (Atomics.load(ctl, SLOT.done) < count);
+    Atomics.store(ctl, SLOT.next, CLOSED);
   }
 
   close(): void {
     if (this.workers.length === 0) return;
-    Atomics.store(this.control, STOP, 1);
-    Atomics.add(this.control, SEQ, 1);
-    Atomics.notify(this.control, SEQ);
+    Atomics.store(this.control, SLOT.stop, 1);
+    Atomics.add(this.control, SLOT.seq, 1);
+    Atomics.notify(this.control, SLOT.seq);
     for (const w of this.workers) void w.terminate();
     this.workers.length = 0;
   }
+}
+
+/** The SIMD gemms instantiated on this thread over `memory`. */
+function instantiate(module: WasmModule, memory: WasmMemory): SimdGemms {
+  const fns = new (wasmApi()!.Instance)(module, { env: { memory } }).exports as Record<string, SimdGemm>;
+  return { nt: fns["gemm_nt"]!, nn: fns["gemm_nn"]!, tn: fns["gemm_tn"]! };
 }
 
 let blocking: boolean | null = null;
@@ -270,107 +374,31 @@ function mayBlock(): boolean {
   return blocking;
 }
 
-/** The calling thread's instance of the kernel module on the pool's shared memory. */
-const instances = new WeakMap<Arena, { gemm: (layout: GemmLayout, m: number, n: number, k: number, a: number, b: number, c: number, acc: boolean, r0: number, r1: number) => void }>();
-
-function localKernels(arena: Arena) {
-  let k = instances.get(arena);
-  if (k === undefined) {
-    const api = wasmApi()!;
-    const fns = new api.Instance(arena.module!, { env: { memory: arena.memory } }).exports as Record<string, (...args: number[]) => void>;
-    const byLayout = { nt: fns["gemm_nt"]!, nn: fns["gemm_nn"]!, tn: fns["gemm_tn"]! };
-    k = { gemm: (layout, m, n, kk, a, b, c, acc, r0, r1) => byLayout[layout](m, n, kk, a, b, c, acc ? 1 : 0, r0, r1) };
-    instances.set(arena, k);
-  }
-  return k;
-}
-
 /**
- * Runs `gemm` with the pool when it pays (enough work, more than one thread, workers ready); returns false when the
- * caller should compute on its own thread. `layout` selects the SIMD kernel (null: the JS kernel).
+ * The team, when a task of `work` units (multiply-adds, or elements) over `floats` f32 should and can run on it now:
+ * more than one thread, at least `minWork`, workers ready. Null: the caller computes on its own thread.
  */
-export function parallelGemm(
-  layout: GemmLayout | null, m: number, n: number, k: number,
-  a: Float32Array, aOff: number, transA: boolean,
-  b: Float32Array, bOff: number, transB: boolean,
-  c: Float32Array, cOff: number, accumulate: boolean,
-): boolean {
+export function teamFor(work: number, minWork: number, floats: number, simd: boolean): ThreadTeam | null {
+  if (factory === null || work < minWork) return null;
   const threads = getNumThreads();
-  if (factory === null || threads < 2 || m * n * k < PARALLEL_MIN_MACS || m < 8) return false;
-  pool ??= new Pool(threads, factory);
-  const ran = pool.gemm(layout, m, n, k, a, aOff, transA, b, bOff, transB, c, cOff, accumulate);
-  if (ran) parallelCalls++;
-  return ran;
+  if (threads < 2) return null;
+  team ??= new ThreadTeam(threads, factory);
+  return team.canRun(floats, simd) ? team : null;
 }
 
-/**
- * One Adam step with the pool (JS kernel, element ranges) when the parameter is large and more than one thread is
- * set; false when the caller should update it alone. Element-wise, so the result is the same however it is split.
- */
-export function parallelAdam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, scalars: AdamScalarList): boolean {
-  const threads = getNumThreads();
-  if (factory === null || threads < 2 || p.length < PARALLEL_MIN_ADAM) return false;
-  pool ??= new Pool(threads, factory);
-  const ran = pool.adam(p, g, m, v, scalars);
-  if (ran) parallelCalls++;
-  return ran;
+/** The gemm operands' f32 in the shared heap (each at a 16-byte boundary). */
+export function gemmFloats(m: number, n: number, k: number): number {
+  return at16(at16(m * k) + k * n) + m * n;
 }
 
-let parallelCalls = 0;
+/** The Adam buffers' f32 in the shared heap. */
+export function adamFloats(n: number): number {
+  return 3 * at16(n) + n;
+}
 
-/** @internal How many products the pool has computed (tests use it to prove the workers ran). */
+let teamTasks = 0;
+
+/** @internal How many tasks the team has computed (tests use it to prove the workers ran). */
 export function parallelCallCount(): number {
-  return parallelCalls;
-}
-
-let source: string | null = null;
-
-/** The worker's script: the JS kernel's own source text, the SIMD module's instance, and a wait/compute/notify loop. */
-function workerSource(): string {
-  source ??= `"use strict";
-${gemmKernelSource()}
-const kernel = ${gemmSerial.name}; // the name a bundler may have given it
-${adamKernelSource()}
-const adam = ${adamJs.name};
-const run = ({ control: ctl, scalars: sc, memory, module, buffer, id }) => {
-  let f32 = new Float32Array(memory !== null ? memory.buffer : buffer);
-  const wasm = module !== null ? new WebAssembly.Instance(module, { env: { memory } }).exports : null;
-  const simd = wasm === null ? [] : [null, wasm.gemm_nt, wasm.gemm_nn, wasm.gemm_tn];
-  Atomics.add(ctl, ${READY}, 1);
-  let seen = Atomics.load(ctl, ${SEQ});
-  for (;;) {
-    // Spin briefly before sleeping: a training step issues products a few hundred µs apart, and waking a sleeping
-    // thread costs more than that on some machines.
-    for (let spin = 0; spin < 50000 && Atomics.load(ctl, ${SEQ}) === seen; spin++);
-    Atomics.wait(ctl, ${SEQ}, seen);
-    const seq = Atomics.load(ctl, ${SEQ});
-    if (seq === seen) continue;
-    seen = seq;
-    if (Atomics.load(ctl, ${STOP}) === 1) return;
-    // Claim chunks until none is left. A successful claim pins the task (it cannot end before this chunk is done),
-    // so the parameters are read after it.
-    const P = ${P};
-    for (let c = Atomics.add(ctl, ${NEXT}, 1); c < ctl[P + 10]; c = Atomics.add(ctl, ${NEXT}, 1)) {
-      const count = ctl[P + 10], chunk = ctl[P + 11], size = ctl[P + 12];
-      const r0 = c * chunk, r1 = Math.min(size, r0 + chunk);
-      const kind = ctl[P], m = ctl[P + 1], n = ctl[P + 2], k = ctl[P + 3];
-      if (memory !== null && f32.byteLength !== memory.buffer.byteLength) f32 = new Float32Array(memory.buffer);
-      if (kind === ${KIND_ADAM}) {
-        adam(f32, 0, f32, ctl[P + 5], f32, ctl[P + 6], f32, ctl[P + 7], r0, r1, sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6], sc[7]);
-      } else if (kind === 0) {
-        kernel(m, n, k, f32, ctl[P + 4], ctl[P + 5] === 1, f32, ctl[P + 6], ctl[P + 7] === 1, f32, ctl[P + 8], ctl[P + 9] === 1, r0, r1);
-      } else {
-        simd[kind](m, n, k, 4 * ctl[P + 4], 4 * ctl[P + 6], 4 * ctl[P + 8], ctl[P + 9], r0, r1);
-      }
-      if (Atomics.add(ctl, ${DONE}, 1) + 1 === count) Atomics.notify(ctl, ${DONE});
-    }
-  }
-};
-if (typeof self !== "undefined" && typeof self.postMessage === "function") {
-  self.onmessage = (e) => run(e.data);
-} else {
-  require("node:worker_threads").parentPort.once("message", run);
-}
-`;
-  return source;
+  return teamTasks;
 }

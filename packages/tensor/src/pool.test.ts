@@ -1,9 +1,7 @@
 // The storage pool and autograd's ownership rules: what is recycled, when, and what never is.
 import { describe, expect, it } from "vitest";
-import {
-  defineOp, emptyCache, memoryStats, noGrad, releaseArray, releaseIntermediate, takeArray, takeFloat64, takeInt32,
-  takeZeros, tensor, type Tensor,
-} from "./index.js";
+import { defineOp, emptyCache, memoryStats, noGrad, tensor, type Tensor } from "./index.js";
+import { gradData, handOver, releaseArray, takeArray, takeFloat64, takeInt32, takeZeros } from "./internal.js";
 
 const isPoisoned = (a: ArrayLike<number>): boolean => Array.from(a).every(Number.isNaN);
 
@@ -67,13 +65,15 @@ describe("the pool", () => {
 });
 
 describe("autograd and the pool", () => {
-  it("recycles consumed gradients and the seed only for ops that borrow gradOutput", () => {
+  it("recycles consumed gradients and the seed only for ops that borrow gradOutput (the default)", () => {
     let kept: Float32Array | null = null;
     const x = tensor([1, 2, 3], { requiresGrad: true });
-    // A backward that keeps gradOutput (allowed without borrowsGradOutput): its array must stay intact.
-    const keeper = (t: Tensor): Tensor =>
-      defineOp({ name: "keeper", inputs: [t], output: t.data.slice(), shape: t.shape, backward: (g) => { kept = g; return [g.slice()]; } });
-    keeper(triple(x, { borrowsGradOutput: true })).sum().backward();
+    // A backward that keeps gradOutput says so (borrowsGradOutput: false): its array must stay intact.
+    const keeper = (t: Tensor): Tensor => defineOp({
+      name: "keeper", inputs: [t], output: t.data.slice(), shape: t.shape, borrowsGradOutput: false,
+      backward: (g) => { kept = g; return [g.slice()]; },
+    });
+    keeper(triple(x)).sum().backward();
     expect(kept).toEqual(new Float32Array([1, 1, 1]));
     expect(x.grad?.data).toEqual(new Float32Array([3, 3, 3]));
   });
@@ -83,7 +83,7 @@ describe("autograd and the pool", () => {
     const x = tensor([1, 2], { requiresGrad: true });
     const spy = (t: Tensor): Tensor =>
       defineOp({
-        name: "spy", inputs: [t], output: t.data.slice(), shape: t.shape, borrowsGradOutput: true,
+        name: "spy", inputs: [t], output: t.data.slice(), shape: t.shape, // borrows gradOutput: the default
         backward: (g) => { seen = g; return [g.slice()]; },
       });
     triple(spy(x)).sum().backward();
@@ -128,7 +128,7 @@ describe("autograd and the pool", () => {
   it("recycles an unread leaf grad on zeroGrad-style clearing, never one that was read", () => {
     const w = tensor([1, 2], { requiresGrad: true });
     triple(w).sum().backward();
-    const internal = w._peekGrad()!.data;
+    const internal = gradData(w)!;
     w.grad = null; // nobody read it: back to the pool
     expect(isPoisoned(internal)).toBe(true);
     triple(w).sum().backward();
@@ -147,18 +147,18 @@ describe("autograd and the pool", () => {
     expect(first.data).toEqual(new Float32Array([6, 6]));
   });
 
-  it("releaseIntermediate: a graph-only intermediate returns when the graph is released; a view never does", () => {
+  it("handOver: a graph-only intermediate returns when the graph is released; a view never does", () => {
     const x = tensor([1, 2], { requiresGrad: true });
     const h = triple(x);
     const out = triple(h);
-    releaseIntermediate(h, out);
+    handOver(h, out);
     const hData = h.data;
     out.sum().backward();
     expect(x.grad?.data).toEqual(new Float32Array([9, 9]));
     expect(isPoisoned(hData)).toBe(true);
     const a = noGrad(() => triple(tensor([1, 2])));
     const b = a.reshape([2, 1]);
-    releaseIntermediate(a, b);
+    handOver(a, b);
     expect(b.data).toEqual(new Float32Array([3, 6]));
   });
 });

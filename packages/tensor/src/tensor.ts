@@ -1,7 +1,7 @@
 // Tensor: a contiguous row-major Float32Array, a readonly shape, and the autograd fields; methods call ops/.
 import { runBackward, type Node } from "./autograd.js";
 import { ShapeError } from "./errors.js";
-import { releaseArray } from "./pool.js";
+import { gradTensor, setGrad } from "./ownership.js";
 import { formatShape, numel, sameShape, type Shape } from "./shape.js";
 import { formatTensor } from "./format.js";
 import * as ew from "./ops/elementwise.js";
@@ -39,8 +39,6 @@ export class Tensor {
   /** The size of each dimension (`[]` for a scalar). */
   readonly shape: Shape;
   private requiresGradFlag: boolean;
-  private gradValue: Tensor | null = null;
-  private gradRecyclable = false; // autograd made the grad and it was never handed out: zeroGrad may recycle it
   private node: Node | null = null;
 
   /** Wraps `data` (not copied) as a tensor of `shape`. Prefer {@link tensor} to build from user values. */
@@ -79,13 +77,13 @@ export class Tensor {
   }
 
   /**
-   * The accumulated gradient of a leaf (`null` until a backward pass reaches it). Assignable, as in PyTorch. A grad
-   * read here is yours to keep: its storage is never recycled. One that nobody read (the optimizers read it through
-   * an internal path) goes back to the pool when `zeroGrad()` sets it to `null`, so the next backward reuses it.
+   * The accumulated gradient of a leaf (`null` until a backward pass reaches it). Assignable, as in PyTorch. The grad's
+   * tensor is made when it is first read, and is yours to keep from then on: its storage is never recycled. A grad
+   * that nobody read (optimizers read its storage without making it) goes back to the storage pool when `zeroGrad()`
+   * sets it to `null`, so the next backward reuses it (the ownership rules: ownership.ts).
    */
   get grad(): Tensor | null {
-    this.gradRecyclable = false;
-    return this.gradValue;
+    return gradTensor(this);
   }
 
   set grad(value: Tensor | null) {
@@ -100,20 +98,7 @@ export class Tensor {
         );
       }
     }
-    if (value !== this.gradValue && this.gradRecyclable) releaseArray(this.gradValue!.data);
-    this.gradRecyclable = false;
-    this.gradValue = value;
-  }
-
-  /** @internal The grad without handing it out (for optimizers and `zeroGrad`, which keep no reference to it). */
-  _peekGrad(): Tensor | null {
-    return this.gradValue;
-  }
-
-  /** @internal Installs a grad that autograd made from arrays nobody else holds. */
-  _setGrad(value: Tensor): void {
-    this.gradValue = value;
-    this.gradRecyclable = true;
+    setGrad(this, value);
   }
 
   /** The node that produced this tensor (`grad_fn`), or `null` for a leaf. */

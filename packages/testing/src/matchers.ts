@@ -1,4 +1,5 @@
-// The toBeAllClose matcher: element-wise |a − b| <= atol + rtol·|b| over tensors, typed arrays or nested arrays.
+// The toBeAllClose matcher: element-wise |a − b| <= atol + rtol·|b| over tensors, typed arrays or nested arrays,
+// shapes compared whenever one side is a tensor and the other has a shape.
 
 /** A tensor, recognised by shape (this package depends on no other, so that every package's tests can use it). */
 interface TensorLike {
@@ -16,16 +17,47 @@ export interface CloseOptions {
   readonly rtol?: number;
 }
 
-type Numeric = TensorLike | ArrayLike<number> | number | readonly unknown[];
+/** A shaped list of values such as the goldens' tensors: `{ shape, data }` with `data` row-major. */
+interface ShapedLike {
+  readonly shape: readonly number[];
+  readonly data: ArrayLike<number>;
+}
 
-function flat(x: Numeric): { values: number[]; shape: string } {
-  if (isTensor(x)) return { values: Array.from(x.data), shape: `[${x.shape.join(", ")}]` };
-  if (typeof x === "number") return { values: [x], shape: "[]" };
+function isShaped(x: unknown): x is ShapedLike {
+  return typeof x === "object" && x !== null && !Array.isArray(x) && Array.isArray((x as ShapedLike).shape)
+    && typeof (x as ShapedLike).data === "object";
+}
+
+type Numeric = TensorLike | ShapedLike | ArrayLike<number> | number | readonly unknown[];
+
+/** The shape of rectangular nested arrays (`[[1, 2], [3, 4]]` → [2, 2]), or null for ragged ones. */
+function nestedShape(x: readonly unknown[]): number[] | null {
+  const first = x[0];
+  if (!Array.isArray(first)) return [x.length];
+  const inner = nestedShape(first);
+  if (inner === null) return null;
+  for (const row of x) {
+    const s = Array.isArray(row) ? nestedShape(row) : null;
+    if (s === null || s.join() !== inner.join()) return null;
+  }
+  return [x.length, ...inner];
+}
+
+/**
+ * The values, and the shape when the value carries one: a tensor, a `{ shape, data }`, a number (`[]`), or nested
+ * arrays of two or more levels. A flat list (a typed array, or `number[]`) has none: it is compared by values only.
+ */
+function flat(x: Numeric): { values: number[]; shape: string | null; count: string } {
+  const text = (shape: readonly number[]): string => `[${shape.join(", ")}]`;
+  if (isTensor(x) || isShaped(x)) return { values: Array.from(x.data), shape: text(x.shape), count: text(x.shape) };
+  if (typeof x === "number") return { values: [x], shape: "[]", count: "[]" };
   if (Array.isArray(x)) {
     const values = (x as unknown[]).flat(Infinity as 1) as number[];
-    return { values, shape: `(${values.length} values)` };
+    const shape = Array.isArray(x[0]) ? nestedShape(x) : null;
+    return { values, shape: shape === null ? null : text(shape), count: `(${values.length} values)` };
   }
-  return { values: Array.from(x as ArrayLike<number>), shape: `(${(x as ArrayLike<number>).length} values)` };
+  const values = Array.from(x as ArrayLike<number>);
+  return { values, shape: null, count: `(${values.length} values)` };
 }
 
 /** Compares two numeric things; returns a message for the first mismatches, or null when all are close. */
@@ -33,10 +65,11 @@ export function allCloseMessage(actual: Numeric, expected: Numeric, options: Clo
   const { atol = 1e-5, rtol = 1e-4 } = options;
   const a = flat(actual);
   const e = flat(expected);
-  if (isTensor(actual) && isTensor(expected) && a.shape !== e.shape) {
+  // Whenever one side is a tensor, shapes are compared as soon as the other side has one.
+  if ((isTensor(actual) || isTensor(expected)) && a.shape !== null && e.shape !== null && a.shape !== e.shape) {
     return `shape ${a.shape} differs from expected ${e.shape}`;
   }
-  if (a.values.length !== e.values.length) return `${a.values.length} values, expected ${e.values.length}`;
+  if (a.values.length !== e.values.length) return `${a.count} holds ${a.values.length} values, expected ${e.values.length} (${e.count})`;
   const bad: string[] = [];
   for (let i = 0; i < a.values.length; i++) {
     const x = a.values[i]!;

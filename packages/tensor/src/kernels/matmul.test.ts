@@ -2,7 +2,15 @@
 // exact numeric definition (float64 sum in p order, one rounding to float32) bit for bit around the 4×4 tile.
 import { describe, expect, it } from "vitest";
 import { Generator } from "../random.js";
-import { gemmJs as gemm } from "./matmul.js";
+import { gemmSerial } from "./matmul.js";
+
+/** gemmSerial with its optional arguments: no accumulation, every row. */
+function gemm(
+  m: number, n: number, k: number, a: Float32Array, aOff: number, transA: boolean, b: Float32Array, bOff: number,
+  transB: boolean, c: Float32Array, cOff: number, accumulate = false, rowStart = 0, rowEnd = m,
+): void {
+  gemmSerial(m, n, k, a, aOff, transA, b, bOff, transB, c, cOff, accumulate, rowStart, rowEnd);
+}
 
 /** Row-major float32 values in [-1, 1) from a fixed generator. */
 function randomArray(n: number, g: Generator): Float32Array {

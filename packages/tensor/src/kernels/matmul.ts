@@ -1,33 +1,17 @@
 // Matrix-product kernel on raw Float32Arrays (BLAS gemm-style transpose flags); knows nothing of tensors or autograd.
 
 /**
- * The JavaScript kernel (the reference, and the fallback where WebAssembly SIMD is missing): C[m×n] = op(A)·op(B)
- * (or C += … when `accumulate`), where op(A) is m×k and op(B) is k×n. Ops call `gemm` in compute.ts, which picks the
- * backend and the threads.
- * A is stored row-major as [m, k], or as [k, m] when `transA`; B as [k, n], or as [n, k] when `transB`.
- * Operands are read in place at the given offsets: transposed layouts are never copied.
+ * The JavaScript kernel (the reference, and the fallback where WebAssembly SIMD is missing), on the calling thread:
+ * rows [rowStart, rowEnd) of C[m×n] = op(A)·op(B) (or C += … when `accumulate`), where op(A) is m×k and op(B) is k×n.
+ * A is stored row-major as [m, k], or as [k, m] when `transA`; B as [k, n], or as [n, k] when `transB`; operands are
+ * read in place at the given offsets. Ops call `gemm` in compute.ts, which picks the backend and the threads.
  *
- * Register-tiled: 4×4 blocks of C in local variables, one specialised loop per layout (see {@link gemmSerial}). Each
- * element's sum runs over p = 0…k−1 in order in float64, so results do not depend on how rows are split across workers.
- */
-export function gemmJs(
-  m: number, n: number, k: number,
-  a: Float32Array, aOff: number, transA: boolean,
-  b: Float32Array, bOff: number, transB: boolean,
-  c: Float32Array, cOff: number, accumulate = false,
-  rowStart = 0, rowEnd = m,
-): void {
-  gemmSerial(m, n, k, a, aOff, transA, b, bOff, transB, c, cOff, accumulate, rowStart, rowEnd);
-}
-
-/**
- * {@link gemmJs} on the calling thread only. Self-contained (it calls only the kernels listed in
- * {@link gemmKernelSource}): worker threads run its source text.
- *
- * Each layout a `Linear` needs has its own loop with constant strides (V8 then folds the index arithmetic and every
- * call site stays monomorphic); the fourth (both transposed) takes the generic-stride loop. Whatever the path, C[i, j]
- * is the float64 sum of op(A)[i, p]·op(B)[p, j] over p = 0…k−1 in order, rounded once to float32 at the store (added
- * to C first when `accumulate`): results are bit-identical however rows are split.
+ * Register-tiled: 4×4 blocks of C in local variables. Each layout a `Linear` needs has its own loop with constant
+ * strides (V8 then folds the index arithmetic and every call site stays monomorphic); the fourth (both transposed)
+ * takes the generic-stride loop. Whatever the path, C[i, j] is the float64 sum of op(A)[i, p]·op(B)[p, j] over
+ * p = 0…k−1 in order, rounded once to float32 at the store (added to C first when `accumulate`): results are
+ * bit-identical however rows are split. Self-contained (it calls only the kernels listed in {@link gemmKernelSource}):
+ * worker threads run its source text.
  */
 export function gemmSerial(
   m: number, n: number, k: number,

@@ -66,3 +66,66 @@ export function splitAt(shape: Shape, dim: number): { outer: number; size: numbe
   for (let i = dim + 1; i < shape.length; i++) inner *= shape[i]!;
   return { outer, size: shape[dim] ?? 1, inner };
 }
+
+/**
+ * Below this magnitude of a lane's max m, `m + log Σ` is formed in float64 (an error of at most 2^-29, below the float32
+ * resolution of any result); from it on, `log Σ` would drown in `m`, so the two are kept apart and subtracted one
+ * after the other, as PyTorch computes `log_softmax = (x − m) − log Σ`.
+ */
+const FUSED_LSE_LIMIT = 2 ** 24;
+
+/**
+ * The log-sum-exp of every lane of `x` viewed as [outer, size, inner] along its middle dim, in float64 and stable: per
+ * lane l, `lse[2l]` (shift) and `lse[2l + 1]` (tail) with `log softmax(x)_s = (x_s − shift) − tail` and
+ * `logsumexp = shift + tail`: `m + log Σ exp(x − m)` and 0 for a moderate max m, else `m` and `log Σ`. A lane holding
+ * NaN, or +inf, or only −inf has a NaN tail, as PyTorch's `x − m`. Softmax, logSoftmax, logsumexp and the fused
+ * losses all use it. Returns a pooled array (release it, or save it for the backward).
+ */
+export function laneLogSumExp(x: Float32Array, outer: number, size: number, inner: number): Float64Array {
+  const lse = takeFloat64(2 * outer * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < inner; j++) {
+      const base = o * size * inner + j;
+      let m = -Infinity;
+      for (let s = 0; s < size; s++) {
+        const v = x[base + s * inner]!;
+        if (v > m || v !== v) m = v;
+      }
+      let acc = 0;
+      for (let s = 0; s < size; s++) acc += Math.exp(x[base + s * inner]! - m);
+      const lane = 2 * (o * inner + j);
+      if (Math.abs(m) < FUSED_LSE_LIMIT) {
+        lse[lane] = m + Math.log(acc);
+        lse[lane + 1] = 0;
+      } else {
+        lse[lane] = m;
+        lse[lane + 1] = Math.log(acc);
+      }
+    }
+  }
+  return lse;
+}
+
+/**
+ * For every lane of `x` viewed as [outer, size, inner]: the index along the middle dim of the first NaN, else of the
+ * first maximum (`torch.max(x, dim)` and `argmax`'s choice), into `index`, and that value into `value` (when given).
+ */
+export function laneArgmax(
+  x: Float32Array, outer: number, size: number, inner: number, index: Int32Array | Float32Array, value: Float32Array | null,
+): void {
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < inner; j++) {
+      let best = -Infinity;
+      let at = 0;
+      for (let s = 0; s < size; s++) {
+        const v = x[(o * size + s) * inner + j]!;
+        if (v > best || (v !== v && best === best)) {
+          best = v;
+          at = s;
+        }
+      }
+      index[o * inner + j] = at;
+      if (value !== null) value[o * inner + j] = best;
+    }
+  }
+}

@@ -1,6 +1,6 @@
 // conv2d (torch.nn.functional.conv2d: NCHW, stride, padding incl. "same"/"valid", dilation, groups) and its gradient,
 // as patch matrices (im2col) times the weight on the gemm dispatcher, with a Winograd path for 3×3 stride-1 kernels.
-import { recordOp } from "../autograd.js";
+import { defineOp } from "../autograd.js";
 import { gemm } from "../compute.js";
 import { ShapeError } from "../errors.js";
 import { col2im, im2col, type ConvGeometry } from "../kernels/conv.js";
@@ -204,7 +204,7 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
   const shape = p.batched ? [n, cout, outH, outW] : [cout, outH, outW];
   const inputs = b === null ? [input, weight] : [input, weight, b];
   // dX = col2im(Wᵀ·dY), dW = Σ_images dY·colᵀ, db = Σ dY over images and positions.
-  return recordOp("conv2d", out, shape, inputs, (g, needs) => {
+  return defineOp({ name: "conv2d", inputs, output: out, shape, backward: (g, needs) => {
     let gx: Float32Array | null = null;
     let gw: Float32Array | null = null;
     let gb: Float32Array | null = null;
@@ -228,7 +228,7 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
       releaseArray(acc);
     }
     return b === null ? [gx, gw] : [gx, gw, gb];
-  });
+  } });
 }
 
 /**

@@ -4,7 +4,7 @@ import { tensor, randn, rand, full } from "../creation.js";
 import { gradcheck } from "../gradcheck.js";
 import { Generator } from "../random.js";
 import { Tensor } from "../tensor.js";
-import { add, sub, mul, div, pow, neg, exp, log, sqrt, abs, tanh, sigmoid, relu } from "./elementwise.js";
+import { add, sub, mul, div, pow, neg, exp, log, sqrt, abs, tanh, sigmoid, relu, gelu } from "./elementwise.js";
 
 /** A float64 broadcast of f over a (shape as) and b (shape bs), written plainly with index arithmetic. */
 function refBinary(
@@ -122,7 +122,7 @@ describe.each(binaries)("%s against a float64 reference", (_name, f, ref) => {
     const out = f(a, b);
     const expected = refBinary(ref, a.data, as, b.data, bs);
     expect(out.shape).toEqual(expected.shape);
-    expect(out).toBeAllClose(expected.data);
+    expect(out).toBeAllClose(expected);
   });
   it("takes transposed and permuted inputs", () => {
     const a = positive([3, 4], 3).t(); // [4, 3]
@@ -130,7 +130,7 @@ describe.each(binaries)("%s against a float64 reference", (_name, f, ref) => {
     const out = f(a.unsqueeze(1), b);
     const expected = refBinary(ref, a.data, [4, 1, 3], b.data, [4, 2, 3]);
     expect(out.shape).toEqual([4, 2, 3]);
-    expect(out).toBeAllClose(expected.data);
+    expect(out).toBeAllClose(expected);
     // The transposed values are the source's, reordered.
     expect(a.toArray()).toEqual(tensor(Array.from(a.data), { shape: [4, 3] }).toArray());
   });
@@ -241,5 +241,22 @@ describe("gradcheck: unary ops", () => {
     expect(a.grad!.toArray()).toEqual([[1, 1, 1], [2, 2, 2]]);
     expect(b.grad!.toArray()).toEqual([[6], [6]]);
     expect(c.grad!.toArray()).toBe(6);
+  });
+});
+
+describe("gelu (PyTorch values: the gelu cases of testdata/pytorch-golden.json)", () => {
+  it("exact and tanh forms at hand-checked points (Φ from a float64 erf)", () => {
+    // 0.5·x·(1 + erf(x/√2)) at −1, 0, 2 and far out, where x·Φ(x) is tiny but not 0.
+    expect(gelu(tensor([-1, 0, 2, -8, 8]))).toBeAllClose([-0.15865525393145707, 0, 1.9544997361036416, -4.976768e-15, 8], { atol: 1e-20, rtol: 1e-6 });
+    const t = (v: number): number => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
+    expect(gelu(tensor([-1, 0, 2, 3]), { approximate: "tanh" })).toBeAllClose([t(-1), 0, t(2), t(3)], { atol: 0, rtol: 1e-6 });
+  });
+  it.each(["none", "tanh"] as const)("gradcheck, approximate %s", (approximate) => {
+    expect(gradcheck((x) => gelu(x, { approximate }), [randomTensor([3, 5], 12, true)])).toBe(true);
+  });
+  it("rejects an unknown approximation and a non-tensor", () => {
+    expect(() => gelu(tensor([1]), { approximate: "erf" as "none" })).toThrow(
+      new RangeError('gelu: approximate argument must be either "none" or "tanh", got "erf"'));
+    expect(() => gelu([1] as unknown as Tensor)).toThrow(new TypeError("gelu: expected a Tensor, got an array (wrap it with tensor())"));
   });
 });

@@ -1,25 +1,16 @@
 // Element-wise ops with broadcasting (add sub mul div pow) and unary maps (neg exp log sqrt abs tanh sigmoid relu).
-import { recordOp } from "../autograd.js";
+import { defineOp } from "../autograd.js";
 import { takeArray, takeZeros } from "../pool.js";
 import { broadcastShapes, sameShape } from "../shape.js";
 import { addRun, broadcastBinary, divRun, mulRun, powRun, subRun, type BinaryRun } from "../kernels/elementwise.js";
 import { Tensor } from "../tensor.js";
+import { checkTensor, describeNonTensor } from "./checks.js";
 
 /** A number operand becomes a constant scalar tensor (no grad). */
 function asTensor(x: Tensor | number, op: string): Tensor {
   if (x instanceof Tensor) return x;
-  if (typeof x !== "number") throw new TypeError(`${op}: expected a Tensor or a number, got ${describe(x)}`);
+  if (typeof x !== "number") throw new TypeError(`${op}: expected a Tensor or a number, got ${describeNonTensor(x)}`);
   return new Tensor(new Float32Array([x]), []);
-}
-
-function describe(x: unknown): string {
-  if (x === null) return "null";
-  if (Array.isArray(x)) return "an array (wrap it with tensor())";
-  return typeof x;
-}
-
-function checkSelf(x: unknown, op: string): asserts x is Tensor {
-  if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${describe(x)}`);
 }
 
 /**
@@ -34,11 +25,11 @@ function binary(
   backward: (g: Float32Array, out: Float32Array, a: Tensor, b: Tensor, needs: readonly boolean[]) => (Float32Array | null)[],
   savesValues = true,
 ): Tensor {
-  checkSelf(a, op);
+  checkTensor(a, op);
   const b = asTensor(bIn, op);
   const shape = sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(a.shape, b.shape, op);
   const out = broadcastBinary(run, a.data, a.shape, b.data, b.shape, shape);
-  return recordOp(op, out, shape, [a, b], (g, needs) => backward(g, out, a, b, needs), { savesValues });
+  return defineOp({ name: op, inputs: [a, b], output: out, shape, savesValues, backward: (g, needs) => backward(g, out, a, b, needs) });
 }
 
 /** Element-wise `a + b` with broadcasting. */
@@ -127,20 +118,20 @@ function unary(
   f: (v: number) => number,
   df: (g: number, x: number, y: number) => number,
 ): Tensor {
-  checkSelf(x, op);
+  checkTensor(x, op);
   const xd = x.data;
   const out = takeZeros(xd.length);
   for (let i = 0; i < out.length; i++) out[i] = f(xd[i]!);
-  return recordOp(op, out, x.shape, [x], (g) => {
+  return defineOp({ name: op, inputs: [x], output: out, shape: x.shape, backward: (g) => {
     const gx = takeZeros(g.length);
     for (let i = 0; i < gx.length; i++) gx[i] = df(g[i]!, xd[i]!, out[i]!);
     return [gx];
-  });
+  } });
 }
 
 /** `−x`. d/dx = −1: the backward reads only the gradient (PyTorch saves nothing for `neg`). */
 export function neg(x: Tensor): Tensor {
-  checkSelf(x, "neg");
+  checkTensor(x, "neg");
   const xd = x.data;
   const out = takeArray(xd.length);
   for (let i = 0; i < out.length; i++) out[i] = -xd[i]!;
@@ -149,7 +140,7 @@ export function neg(x: Tensor): Tensor {
     for (let i = 0; i < gx.length; i++) gx[i] = -g[i]!;
     return [gx];
   };
-  return recordOp("neg", out, x.shape, [x], backward, { savesValues: false });
+  return defineOp({ name: "neg", inputs: [x], output: out, shape: x.shape, savesValues: false, backward });
 }
 
 /** `e^x`. d/dx = e^x. */
@@ -192,7 +183,7 @@ export function sigmoid(x: Tensor): Tensor {
  * PyTorch's `threshold_backward`): the backward is a mask pass.
  */
 export function relu(x: Tensor): Tensor {
-  checkSelf(x, "relu");
+  checkTensor(x, "relu");
   const xd = x.data;
   const n = xd.length;
   const out = takeArray(n);
@@ -200,9 +191,88 @@ export function relu(x: Tensor): Tensor {
     const v = xd[i]!;
     out[i] = v > 0 ? v : v === v ? 0 : v;
   }
-  return recordOp("relu", out, x.shape, [x], (g) => {
+  return defineOp({ name: "relu", inputs: [x], output: out, shape: x.shape, backward: (g) => {
     const gx = takeArray(n);
     for (let i = 0; i < n; i++) gx[i] = xd[i]! <= 0 ? 0 : g[i]!;
     return [gx];
-  });
+  } });
+}
+
+/** Options of {@link gelu}. */
+export interface GeluOptions {
+  /** `"none"` (default): the exact `x·Φ(x)`; `"tanh"`: PyTorch's tanh approximation. */
+  readonly approximate?: "none" | "tanh";
+}
+
+/**
+ * GELU, `x·Φ(x)` with Φ the standard normal CDF (`torch.nn.functional.gelu`); with `approximate: "tanh"`,
+ * `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`. Computed in float64, rounded once to float32.
+ *
+ * ```ts
+ * gelu(tensor([-1, 0, 2])); // [-0.1587, 0, 1.9545]
+ * ```
+ */
+export function gelu(x: Tensor, { approximate = "none" }: GeluOptions = {}): Tensor {
+  checkTensor(x, "gelu");
+  if (approximate !== "none" && approximate !== "tanh") {
+    throw new RangeError(`gelu: approximate argument must be either "none" or "tanh", got ${JSON.stringify(approximate)}`);
+  }
+  const exact = approximate === "none";
+  const xd = x.data;
+  const out = takeArray(xd.length);
+  for (let i = 0; i < out.length; i++) {
+    const v = xd[i]!;
+    out[i] = exact ? v * normalCdf(v) : 0.5 * v * (1 + Math.tanh(GELU_K * (v + 0.044715 * v * v * v)));
+  }
+  // exact: d/dx = Φ(x) + x·φ(x); tanh: 0.5·(1 + t) + 0.5·x·(1 − t²)·k·(1 + 3·0.044715·x²), t = tanh(k·(x + 0.044715·x³)).
+  return defineOp({ name: "gelu", inputs: [x], output: out, shape: x.shape, backward: (g) => {
+    const gx = takeArray(g.length);
+    for (let i = 0; i < gx.length; i++) {
+      const v = xd[i]!;
+      let d: number;
+      if (exact) {
+        d = normalCdf(v) + v * normalPdf(v);
+      } else {
+        const t = Math.tanh(GELU_K * (v + 0.044715 * v * v * v));
+        d = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GELU_K * (1 + 3 * 0.044715 * v * v);
+      }
+      gx[i] = g[i]! * d;
+    }
+    return [gx];
+  } });
+}
+
+/** φ(x), the standard normal density. */
+function normalPdf(x: number): number {
+  return Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+}
+
+/** √(2/π), the tanh approximation's scale. */
+const GELU_K = Math.sqrt(2 / Math.PI);
+
+/**
+ * Φ(x) = erfc(−x/√2)/2 to float64 accuracy, relative accuracy kept in the far left tail (where x·Φ(x) is tiny):
+ * the erf Taylor series for |z| < 2, else the continued fraction of erfc (JavaScript has no `Math.erf`).
+ */
+function normalCdf(x: number): number {
+  const z = -x / Math.SQRT2;
+  return 0.5 * (z >= 0 ? erfcPositive(z) : 2 - erfcPositive(-z));
+}
+
+/** erfc(z) for z ≥ 0. */
+function erfcPositive(z: number): number {
+  if (z < 2) {
+    // erf z = 2/√π · Σ (−1)ⁿ z^(2n+1) / (n!·(2n+1))
+    let term = z, sum = z;
+    for (let n = 1; n < 60 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
+      term *= (-z * z) / n;
+      sum += term / (2 * n + 1);
+    }
+    return 1 - (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  if (z > 27) return 0;
+  // erfc z = e^(−z²)/√π · 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + …)))), evaluated bottom-up from a fixed depth.
+  let frac = z;
+  for (let n = 60; n >= 1; n--) frac = z + n / 2 / frac;
+  return Math.exp(-z * z) / Math.sqrt(Math.PI) / frac;
 }

@@ -1,23 +1,15 @@
 // Shape ops: reshape/view, flatten, squeeze, unsqueeze (sharing data), transpose/t/permute (contiguous copies), clone.
-import { recordOp } from "../autograd.js";
+import { defineOp } from "../autograd.js";
 import { ShapeError } from "../errors.js";
 import { describeValue, formatShape, normalizeDim, numel } from "../shape.js";
 import { permuteCopy } from "../kernels/elementwise.js";
-import { Tensor } from "../tensor.js";
+import type { Tensor } from "../tensor.js";
+import { checkTensor } from "./checks.js";
 
-/**
- * 2-D tensors made by `transpose`/`t()`, mapped to the tensor they transpose, so that `matmul` can read the source
- * in place with a transpose flag and send its gradient straight to it (`x.matmul(w.t())` copies nothing backward).
- */
-export const transposeSource = new WeakMap<Tensor, Tensor>();
-
-function checkTensor(x: unknown, op: string): asserts x is Tensor {
-  if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${x === null ? "null" : typeof x}`);
-}
 
 /** A tensor sharing `x`'s data under a new shape; the gradient passes through unchanged (no values saved). */
 function sameData(x: Tensor, shape: readonly number[], op: string): Tensor {
-  return recordOp(op, x.data, shape, [x], (g) => [g], { savesValues: false });
+  return defineOp({ name: op, inputs: [x], output: x.data, shape, savesValues: false, backward: (g) => [g] });
 }
 
 /** `x` with a new shape of the same size; one entry may be −1. */
@@ -100,7 +92,7 @@ export function permute(x: Tensor, dims: readonly number[], op = "permute"): Ten
   const inverse = new Array<number>(perm.length);
   perm.forEach((p, i) => (inverse[p] = i));
   // The gradient is permuted back by the inverse permutation (no values saved).
-  return recordOp(op, out, shape, [x], (g) => [permuteCopy(g, shape, inverse)], { savesValues: false });
+  return defineOp({ name: op, inputs: [x], output: out, shape, savesValues: false, backward: (g) => [permuteCopy(g, shape, inverse)] });
 }
 
 /** Swaps `dim0` and `dim1`. */
@@ -110,9 +102,7 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   const b = normalizeDim(dim1, x.ndim, "transpose");
   const perm = x.shape.map((_, i) => i);
   if (x.ndim > 0) [perm[a], perm[b]] = [perm[b]!, perm[a]!];
-  const out = permute(x, perm, "transpose");
-  if (x.ndim === 2 && a !== b) transposeSource.set(out, x);
-  return out;
+  return permute(x, perm, "transpose");
 }
 
 /** Transpose of a tensor of at most 2 dims (`t()`): 0-D and 1-D tensors are returned as they are. */
@@ -125,5 +115,5 @@ export function t(x: Tensor): Tensor {
 /** A copy of the data; the gradient passes through (no values saved). */
 export function clone(x: Tensor): Tensor {
   checkTensor(x, "clone");
-  return recordOp("clone", x.data.slice(), x.shape, [x], (g) => [g], { savesValues: false });
+  return defineOp({ name: "clone", inputs: [x], output: x.data.slice(), shape: x.shape, savesValues: false, backward: (g) => [g] });
 }

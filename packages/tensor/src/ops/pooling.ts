@@ -1,5 +1,5 @@
 // maxPool2d and avgPool2d (torch.nn.functional.max_pool2d / avg_pool2d on NCHW or CHW) and their gradients.
-import { recordOp } from "../autograd.js";
+import { defineOp } from "../autograd.js";
 import { ShapeError } from "../errors.js";
 import { getBackend } from "../compute.js";
 import {
@@ -135,12 +135,12 @@ export function maxPool2d(input: Tensor, options: MaxPool2dOptions): Tensor {
   if (!simd) maxPoolForward(geom, input.data, out, index);
   const inLength = input.numel;
   // dx[argmax] += dy.
-  return recordOp("maxPool2d", out, shape, [input], (g) => {
+  return defineOp({ name: "maxPool2d", inputs: [input], output: out, shape, saved: [index], backward: (g) => {
     const gx = takeZeros(inLength);
     if (simd) maxPool2x2Backward(geom, g, index, gx);
     else maxPoolBackward(geom, g, index, gx);
     return [gx];
-  }, { saved: [index] });
+  } });
 }
 
 /**
@@ -171,9 +171,10 @@ export function avgPool2d(input: Tensor, options: AvgPool2dOptions): Tensor {
   avgPoolForward(geom, divisor, input.data, out);
   const inLength = input.numel;
   // dx[window] += dy / divisor.
-  return recordOp("avgPool2d", out, shape, [input], (g) => {
+  // PyTorch saves the input for avg_pool2d's backward, so a second backward through it is refused here too.
+  return defineOp({ name: "avgPool2d", inputs: [input], output: out, shape, backward: (g) => {
     const gx = takeZeros(inLength);
     avgPoolBackward(geom, divisor, g, gx);
     return [gx];
-  });
+  } });
 }

@@ -254,8 +254,7 @@ describe("reduction gradients", () => {
   it.each(gradCases)("gradcheck %s", (_name, f, shape) => {
     expect(gradcheck(f, [randomTensor(shape, 6)])).toBe(true);
   });
-  it.each(gradCases)("gradcheck %s of a permuted input", (_name, f, shape) => {
-    if (shape.length < 2) return;
+  it.each(gradCases.filter(([, , shape]) => shape.length >= 2))("gradcheck %s of a permuted input", (_name, f, shape) => {
     const rev = shape.map((_, i) => shape.length - 1 - i);
     const src = randomTensor([...shape].reverse(), 7);
     expect(gradcheck((x) => f(x.permute(rev)), [src])).toBe(true);

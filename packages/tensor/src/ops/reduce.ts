@@ -1,16 +1,14 @@
 // Reductions (sum mean max argmax logsumexp) and the stable softmax/logSoftmax, each with a direct backward.
-import { takeArray, takeZeros } from "../pool.js";
-import { recordOp } from "../autograd.js";
+import { releaseArray, takeArray, takeInt32, takeZeros } from "../pool.js";
+import { defineOp } from "../autograd.js";
 import { ShapeError } from "../errors.js";
 import { formatShape, normalizeDim, normalizeDims, numel, reducedShape } from "../shape.js";
-import { reduceIndexMap, splitAt, sumOverDims } from "../kernels/reduce.js";
+import { laneArgmax, laneLogSumExp, reduceIndexMap, splitAt, sumOverDims } from "../kernels/reduce.js";
+import { permuteCopy } from "../kernels/elementwise.js";
 import { Tensor } from "../tensor.js";
+import { checkTensor } from "./checks.js";
 
 type Dims = number | readonly number[] | undefined;
-
-function checkTensor(x: unknown, op: string): asserts x is Tensor {
-  if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${x === null ? "null" : typeof x}`);
-}
 
 /** Normalised dims; an empty list means every dim (PyTorch's `dim=[]`). */
 function dimsOf(x: Tensor, dim: Dims, op: string): number[] {
@@ -45,7 +43,8 @@ export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   const shape = reducedShape(x.shape, dims, keepdim);
   const out = sumOverDims(x.data, x.shape, dims, numel(shape));
   // d/dx = 1 on every reduced element (no values saved).
-  return recordOp("sum", out, shape, [x], (g) => [expandReduced(g, x, dims, 1)], { savesValues: false });
+  const backward = (g: Float32Array): Float32Array[] => [expandReduced(g, x, dims, 1)];
+  return defineOp({ name: "sum", inputs: [x], output: out, shape, savesValues: false, backward });
 }
 
 /** Mean over `dim` (every dim when omitted). */
@@ -60,7 +59,8 @@ export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   for (let i = 0; i < out.length; i++) out[i] = out[i]! / count;
   // d/dx = 1/count on every reduced element. PyTorch 1.13 saves the input for mean over given dims (not for mean()):
   // a second backward through it throws there, and so here.
-  return recordOp("mean", out, shape, [x], (g) => [expandReduced(g, x, dims, 1 / count)], { savesValues: dim !== undefined });
+  const backward = (g: Float32Array): Float32Array[] => [expandReduced(g, x, dims, 1 / count)];
+  return defineOp({ name: "mean", inputs: [x], output: out, shape, savesValues: dim !== undefined, backward });
 }
 
 /**
@@ -78,31 +78,17 @@ export function max(x: Tensor, dim?: Dims, keepdim = false): Tensor {
     const d = normalizeDim(dim, x.ndim, "max");
     const shape = reducedShape(x.shape, x.ndim === 0 ? [] : [d], keepdim);
     const { outer, size, inner } = splitAt(x.shape, d);
-    const out = takeZeros(outer * inner);
-    const idx = new Int32Array(outer * inner);
-    const xd = x.data;
-    for (let o = 0; o < outer; o++) {
-      for (let j = 0; j < inner; j++) {
-        let best = -Infinity;
-        let at = 0;
-        for (let s = 0; s < size; s++) {
-          const v = xd[(o * size + s) * inner + j]!;
-          if (v > best || (v !== v && best === best)) {
-            best = v;
-            at = s;
-          }
-        }
-        out[o * inner + j] = best;
-        idx[o * inner + j] = at;
-      }
-    }
-    return recordOp("max", out, shape, [x], (g) => {
+    const out = takeArray(outer * inner);
+    const idx = takeInt32(outer * inner);
+    laneArgmax(x.data, outer, size, inner, idx, out);
+    // d/dx = g at the index torch.max(x, dim) returns, 0 elsewhere.
+    return defineOp({ name: "max", inputs: [x], output: out, shape, saved: [idx], backward: (g) => {
       const gx = takeZeros(x.numel);
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < inner; j++) gx[(o * size + idx[o * inner + j]!) * inner + j] = g[o * inner + j]!;
       }
       return [gx];
-    });
+    } });
   }
   const dims = dimsOf(x, dim, "max");
   const shape = reducedShape(x.shape, dims, keepdim);
@@ -115,7 +101,7 @@ export function max(x: Tensor, dim?: Dims, keepdim = false): Tensor {
     if (v > out[o]! || v !== v) out[o] = v;
   }
   const all = dim === undefined;
-  return recordOp("max", out, shape, [x], (g) => {
+  return defineOp({ name: "max", inputs: [x], output: out, shape, backward: (g) => {
     // max(): the maxima, or the NaNs when the result is NaN (evenly_distribute_backward); amax: x == result only.
     const hit = (v: number, m: number): boolean => v === m || (all && m !== m && v !== v);
     const ties = takeZeros(out.length);
@@ -129,7 +115,7 @@ export function max(x: Tensor, dim?: Dims, keepdim = false): Tensor {
       else if (!all && !Number.isFinite(g[o]! / ties[o]!)) gx[i] = NaN;
     }
     return [gx];
-  });
+  } });
 }
 
 /** Indices of the first maxima along `dim` (of the flattened tensor when omitted), stored as floats; no gradient. */
@@ -138,37 +124,15 @@ export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
   checkKeepdim(keepdim, "argmax");
   if (x.numel === 0) throw new ShapeError(`argmax: expected a non-empty tensor, got shape ${formatShape(x.shape)}`);
   if (dim === undefined) {
-    const xd = x.data;
-    let best = -Infinity;
-    let at = 0;
-    for (let i = 0; i < xd.length; i++) {
-      const v = xd[i]!;
-      if (v > best || (v !== v && best === best)) {
-        best = v;
-        at = i;
-      }
-    }
-    return new Tensor(new Float32Array([at]), keepdim ? x.shape.map(() => 1) : []);
+    const out = takeArray(1);
+    laneArgmax(x.data, 1, x.numel, 1, out, null);
+    return new Tensor(out, keepdim ? x.shape.map(() => 1) : []);
   }
   const d = normalizeDim(dim, x.ndim, "argmax");
   const shape = reducedShape(x.shape, x.ndim === 0 ? [] : [d], keepdim);
   const { outer, size, inner } = splitAt(x.shape, d);
-  const out = takeZeros(outer * inner);
-  const xd = x.data;
-  for (let o = 0; o < outer; o++) {
-    for (let j = 0; j < inner; j++) {
-      let best = -Infinity;
-      let at = 0;
-      for (let s = 0; s < size; s++) {
-        const v = xd[(o * size + s) * inner + j]!;
-        if (v > best || (v !== v && best === best)) {
-          best = v;
-          at = s;
-        }
-      }
-      out[o * inner + j] = at;
-    }
-  }
+  const out = takeArray(outer * inner);
+  laneArgmax(x.data, outer, size, inner, out, null);
   return new Tensor(out, shape);
 }
 
@@ -179,72 +143,36 @@ export function logsumexp(x: Tensor, dim: number | readonly number[], keepdim = 
   if (dim === undefined) throw new TypeError("logsumexp: dim is required");
   const dims = dimsOf(x, dim, "logsumexp");
   const shape = reducedShape(x.shape, dims, keepdim);
-  const map = reduceIndexMap(x.shape, dims);
   const n = numel(shape);
-  const xd = x.data;
-  const m = new Float64Array(n).fill(-Infinity);
-  for (let i = 0; i < xd.length; i++) if (xd[i]! > m[map[i]!]!) m[map[i]!] = xd[i]!;
-  const s = new Float64Array(n);
-  for (let i = 0; i < xd.length; i++) {
-    const mo = m[map[i]!]!;
-    if (Number.isFinite(mo)) s[map[i]!]! += Math.exp(xd[i]! - mo);
-  }
-  const out = takeZeros(n);
+  // The reduced dims last (kept ones first, both in order): each output's elements are then one contiguous lane, in
+  // the order of their flat indices.
+  const perm = [...x.shape.map((_, i) => i).filter((i) => !dims.includes(i)), ...dims];
+  const lanes = perm.every((p, i) => p === i) ? x.data : permuteCopy(x.data, x.shape, perm);
+  const lse = laneLogSumExp(lanes, n, n === 0 ? 0 : x.numel / n, 1);
+  if (lanes !== x.data) releaseArray(lanes);
+  const out = takeArray(n);
   for (let o = 0; o < n; o++) {
-    const mo = m[o]!;
-    out[o] = Number.isFinite(mo) ? mo + Math.log(s[o]!) : mo; // all −inf → −inf; any +inf → +inf
+    const shift = lse[2 * o]!;
+    out[o] = Number.isFinite(shift) ? shift + lse[2 * o + 1]! : shift; // a lane of −inf, or holding +inf, is ±inf
   }
-  for (let i = 0; i < xd.length; i++) if (xd[i] !== xd[i]) out[map[i]!] = NaN;
+  releaseArray(lse);
+  const xd = x.data;
+  const map = reduceIndexMap(x.shape, dims);
   // d/dx_i = exp(x_i − lse).
-  return recordOp("logsumexp", out, shape, [x], (g) => {
+  return defineOp({ name: "logsumexp", inputs: [x], output: out, shape, backward: (g) => {
     const gx = takeZeros(xd.length);
     for (let i = 0; i < gx.length; i++) {
       const o = map[i]!;
       gx[i] = g[o]! * Math.exp(xd[i]! - out[o]!);
     }
     return [gx];
-  });
+  } });
 }
 
-/**
- * Below this magnitude of a lane's max m, `m + log Σ` is formed in float64 (an error of at most 2^-29, below the float32
- * resolution of any result, and the values of earlier versions bit for bit); from it on, `log Σ` would drown in `m`,
- * so the two are kept apart and subtracted one after the other, as PyTorch computes `(x − m) − log Σ`.
- */
-const FUSED_LSE_LIMIT = 2 ** 24;
-
-/**
- * Per (outer, inner) lane along `dim`, in float64: `shift` and `tail` such that log-softmax is `(x − shift) − tail`
- * (`m + log Σ exp(x − m)` and 0 for a moderate max m, else `m` and `log Σ`). A lane holding NaN or +inf, or only −inf,
- * gives NaN everywhere, as PyTorch (`x − m` is NaN there).
- */
-function rowLse(x: Tensor, dim: number, op: string): { lse: Float64Array; outer: number; size: number; inner: number } {
-  const d = normalizeDim(dim, x.ndim, op);
-  const { outer, size, inner } = splitAt(x.shape, d);
-  const lse = new Float64Array(2 * outer * inner);
-  const xd = x.data;
-  for (let o = 0; o < outer; o++) {
-    for (let j = 0; j < inner; j++) {
-      const base = o * size * inner + j;
-      let m = -Infinity;
-      for (let s = 0; s < size; s++) {
-        const v = xd[base + s * inner]!;
-        if (v > m || v !== v) m = v;
-      }
-      let acc = 0;
-      for (let s = 0; s < size; s++) acc += Math.exp(xd[base + s * inner]! - m);
-      const tail = Math.log(acc);
-      const lane = 2 * (o * inner + j);
-      if (Math.abs(m) < FUSED_LSE_LIMIT) {
-        lse[lane] = m + tail;
-        lse[lane + 1] = 0;
-      } else {
-        lse[lane] = m;
-        lse[lane + 1] = tail;
-      }
-    }
-  }
-  return { lse, outer, size, inner };
+/** The log-sum-exp of every lane of `x` along `dim` (see `laneLogSumExp`), with the lane layout. */
+function lanesAlong(x: Tensor, dim: number, op: string): { lse: Float64Array; outer: number; size: number; inner: number } {
+  const { outer, size, inner } = splitAt(x.shape, normalizeDim(dim, x.ndim, op));
+  return { lse: laneLogSumExp(x.data, outer, size, inner), outer, size, inner };
 }
 
 function checkDim(dim: unknown, op: string): asserts dim is number {
@@ -255,7 +183,7 @@ function checkDim(dim: unknown, op: string): asserts dim is number {
 export function softmax(x: Tensor, dim: number): Tensor {
   checkTensor(x, "softmax");
   checkDim(dim, "softmax");
-  const { lse, outer, size, inner } = rowLse(x, dim, "softmax");
+  const { lse, outer, size, inner } = lanesAlong(x, dim, "softmax");
   const xd = x.data;
   const out = takeZeros(xd.length);
   for (let o = 0; o < outer; o++) {
@@ -269,7 +197,7 @@ export function softmax(x: Tensor, dim: number): Tensor {
     }
   }
   // dx = y · (g − Σ g·y).
-  return recordOp("softmax", out, x.shape, [x], (g) => {
+  return defineOp({ name: "softmax", inputs: [x], output: out, shape: x.shape, backward: (g) => {
     const gx = takeZeros(xd.length);
     for (let o = 0; o < outer; o++) {
       for (let j = 0; j < inner; j++) {
@@ -285,14 +213,14 @@ export function softmax(x: Tensor, dim: number): Tensor {
       }
     }
     return [gx];
-  });
+  } });
 }
 
 /** Log-softmax along `dim`: `(x − max) − log Σ exp(x − max)`, as PyTorch; never `log(softmax(x))`. */
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   checkTensor(x, "logSoftmax");
   checkDim(dim, "logSoftmax");
-  const { lse, outer, size, inner } = rowLse(x, dim, "logSoftmax");
+  const { lse, outer, size, inner } = lanesAlong(x, dim, "logSoftmax");
   const xd = x.data;
   const out = takeZeros(xd.length);
   for (let o = 0; o < outer; o++) {
@@ -306,7 +234,7 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
     }
   }
   // dx = g − softmax(x) · Σ g.
-  return recordOp("logSoftmax", out, x.shape, [x], (g) => {
+  return defineOp({ name: "logSoftmax", inputs: [x], output: out, shape: x.shape, backward: (g) => {
     const gx = takeZeros(xd.length);
     for (let o = 0; o < outer; o++) {
       for (let j = 0; j < inner; j++) {
@@ -319,5 +247,5 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
       }
     }
     return [gx];
-  });
+  } });
 }

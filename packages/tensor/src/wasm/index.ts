@@ -1,8 +1,9 @@
 // Loader of the SIMD kernels: feature detection, compilation (cached), instantiation on a given memory (so workers
-// can share one), a bump allocator for f32 arrays in that memory, and typed wrappers of the kernels.
+// can share one), a bump allocator for f32 arrays in that memory, and typed wrappers of the kernels (gemm, Adam).
 import { FunctionBuilder, ModuleBuilder } from "./assembler.js";
 import { buildKernelModule, type GemmLayout, type KernelExports } from "./kernels.js";
 import { wasmApi, type WasmApi, type WasmMemory, type WasmModule } from "./webassembly.js";
+import type { AdamScalars } from "../kernels/adam.js";
 
 export type { GemmLayout, GemmBlocking, KernelExports, KernelModuleOptions } from "./kernels.js";
 export type { WasmMemory, WasmModule } from "./webassembly.js";
@@ -51,8 +52,7 @@ const compiled = new Map<boolean, WasmModule>();
 
 /**
  * The compiled kernel module for a shared or a plain memory (compiled once, then cached). Synchronous
- * `new WebAssembly.Module`: Node allows any size; browsers may restrict it on the main thread, use
- * `compileKernelModuleAsync` there.
+ * `new WebAssembly.Module`: the module is a few kilobytes, well below what browsers allow on the main thread.
  */
 export function compileKernelModule(shared: boolean): WasmModule {
   let module = compiled.get(shared);
@@ -60,15 +60,6 @@ export function compileKernelModule(shared: boolean): WasmModule {
     module = new (requireApi("compileKernelModule").Module)(buildKernelModule({ shared }));
     compiled.set(shared, module);
   }
-  return module;
-}
-
-/** As `compileKernelModule`, with `WebAssembly.compile` (off the main thread in browsers). */
-export async function compileKernelModuleAsync(shared: boolean): Promise<WasmModule> {
-  const cached = compiled.get(shared);
-  if (cached !== undefined) return cached;
-  const module = await requireApi("compileKernelModuleAsync").compile(buildKernelModule({ shared }));
-  compiled.set(shared, module);
   return module;
 }
 
@@ -114,20 +105,21 @@ export class HeapView {
 
 /**
  * Bump allocator of f32 arrays in a memory: 16-byte aligned addresses (whole f32x4 vectors), growing the memory as
- * needed. Free everything allocated after a point with `reset(mark)`.
+ * needed; `reset()` frees everything at once.
  *
  * ```ts
  * const arena = new Arena(memory);
- * const x = arena.alloc(64 * 784);        // byte address
- * arena.view(x, 64 * 784).set(batch);     // copy in
+ * const x = arena.alloc(64 * 784); // byte address: heap.f32.set(batch, x >> 2)
  * ```
  */
 export class Arena {
+  private readonly base: number;
   private top: number;
 
   /** Allocations start at byte `base` (rounded up to 16), e.g. past a region reserved by someone else. */
   constructor(readonly memory: WasmMemory, base = 0) {
-    this.top = align16(base);
+    this.base = align16(base);
+    this.top = this.base;
   }
 
   /** Byte address of a new array of `count` f32 (contents unspecified: memory is reused after `reset`). */
@@ -141,35 +133,14 @@ export class Arena {
     return ptr;
   }
 
-  /** The current top, to pass to `reset`. */
-  mark(): number {
-    return this.top;
-  }
-
-  /** Frees every allocation made after `mark` (default: all). */
-  reset(mark = 0): void {
-    this.top = align16(mark);
-  }
-
-  /** A fresh Float32Array over `count` f32 at `ptr` (valid until the memory grows). */
-  view(ptr: number, count: number): Float32Array {
-    return new Float32Array(this.memory.buffer, ptr, count);
+  /** Frees every allocation. */
+  reset(): void {
+    this.top = this.base;
   }
 }
 
 function align16(bytes: number): number {
   return (bytes + 15) & ~15;
-}
-
-/** Hyperparameters of one Adam step, PyTorch's names and defaults aside (all required here). */
-export interface AdamScalars {
-  readonly lr: number;
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly eps: number;
-  readonly weightDecay: number;
-  /** The step number, from 1 (bias corrections 1 − β^step). */
-  readonly step: number;
 }
 
 /**
@@ -207,25 +178,14 @@ export class WasmKernels {
     }
   }
 
-  /** out[i, :] = x[i, :] + bias (then ReLU when `relu`) for rows [rowStart, rowEnd) of [rows, cols]; in place allowed. */
-  biasAct(x: number, bias: number, out: number, rows: number, cols: number, relu: boolean, rowStart = 0, rowEnd = rows): void {
-    this.fns.bias_act(x, bias, out, cols, relu ? 1 : 0, rowStart, rowEnd);
-  }
-
-  /** dx[t] = x[t] > 0 ? dy[t] : 0 for t in [start, end) (x may be the ReLU's input or output); in place allowed. */
-  reluBackward(dy: number, x: number, dx: number, length: number, start = 0, end = length): void {
-    this.fns.relu_backward(dy, x, dx, start, end);
-  }
-
   /**
-   * One Adam step in place on elements [start, end) of p, m, v (g read only), in f32, PyTorch's order: g += wd·p
-   * (skipped when wd = 0); m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g·g; p −= (lr/bc1)·m / (√v/√bc2 + eps), with
-   * bc = 1 − β^step. The scalars are formed in float64 and rounded once to f32.
+   * One Adam step in place on elements [start, end) of p, m, v (g read only), in f32, PyTorch's order (the JS
+   * `adamKernel` without its AdamW, maximize and AMSGrad flags): g += wd·p (skipped when wd = 0);
+   * m = β1·m + (1−β1)·g; v = β2·v + ((1−β2)·g)·g; p −= stepSize·(m / (√v / √bc2 + eps)). `s` as the JS kernel's,
+   * already rounded to f32 (so passing them to the f32 parameters changes nothing).
    */
-  adam(p: number, g: number, m: number, v: number, length: number, s: AdamScalars, start = 0, end = length): void {
-    const bc1 = 1 - s.beta1 ** s.step;
-    const bc2 = 1 - s.beta2 ** s.step;
-    this.fns.adam(p, g, m, v, start, end, s.weightDecay, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.eps, s.lr / bc1, Math.sqrt(bc2));
+  adam(p: number, g: number, m: number, v: number, start: number, end: number, s: AdamScalars): void {
+    this.fns.adam(p, g, m, v, start, end, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
   }
 }
 

@@ -1,8 +1,9 @@
 // Tests of the SIMD kernels: gemm (three layouts) against a float64 reference and against an f32 emulation of the
-// kernels' documented order of operations, row splits, accumulate, bias/ReLU, ReLU backward and Adam.
+// kernels' documented order of operations, row splits, accumulate, and Adam.
 import { describe, expect, it } from "vitest";
 import { buildKernelModule, type GemmBlocking, type GemmLayout } from "./kernels.js";
-import { Arena, createMemory, WasmKernels, type AdamScalars } from "./index.js";
+import { Arena, createMemory, WasmKernels } from "./index.js";
+import type { AdamScalars } from "../kernels/adam.js";
 import { wasmApi } from "./webassembly.js";
 
 const api = wasmApi()!;
@@ -21,14 +22,17 @@ function random(count: number, seed: number, scale = 1): Float32Array {
   return out;
 }
 
+/** A view of `count` f32 at byte address `ptr` (valid until the memory grows). */
+const view = (ptr: number, count: number): Float32Array => new Float32Array(memory.buffer, ptr, count);
+
 /** Copies `data` into a fresh arena array; returns its address. */
 function put(data: Float32Array): number {
   const ptr = arena.alloc(data.length);
-  arena.view(ptr, data.length).set(data);
+  view(ptr, data.length).set(data);
   return ptr;
 }
 
-const get = (ptr: number, count: number): Float32Array => arena.view(ptr, count).slice();
+const get = (ptr: number, count: number): Float32Array => view(ptr, count).slice();
 
 /**
  * Asserts bit-identical f32 arrays (NaNs compared as NaNs: their sign and payload are not specified by wasm).
@@ -98,12 +102,11 @@ interface GemmRun {
 /** Runs one gemm on fresh operands; C starts as c0 (random) so untouched rows and accumulate are visible. */
 function runGemm(k0: WasmKernels, layout: GemmLayout, m: number, n: number, k: number, accumulate: boolean,
   ranges: readonly (readonly [number, number])[] = [[0, m]], seed = 1): GemmRun {
-  const mark = arena.mark();
+  arena.reset();
   const a = random(m * k, seed), b = random(k * n, seed + 1), c0 = random(m * n, seed + 2);
   const pa = put(a), pb = put(b), pc = put(c0);
   for (const [r0, r1] of ranges) k0.gemm(layout, m, n, k, pa, pb, pc, accumulate, r0, r1);
   const out = get(pc, m * n);
-  arena.reset(mark);
   return { a, b, c0, out };
 }
 
@@ -197,51 +200,9 @@ describe("gemm under other register blockings", () => {
   });
 });
 
-describe("biasAct", () => {
-  it.each([1, 3, 4, 5, 7, 13, 17, 33])("adds the bias and applies ReLU on %d columns, in place too", (cols) => {
-    const rows = 5;
-    const x = random(rows * cols, cols), bias = random(cols, cols + 1);
-    x[0] = Number.NaN;
-    x[1 % x.length] = -0;
-    const expectedOut = (relu: boolean): Float32Array => x.map((v, t) => {
-      const s = f32(v + bias[t % cols]!);
-      return relu ? (s > 0 ? s : s === s ? 0 : s) : s;
-    });
-    for (const relu of [false, true]) {
-      const mark = arena.mark();
-      const px = put(x), pbias = put(bias), pout = arena.alloc(rows * cols);
-      kernels.biasAct(px, pbias, pout, rows, cols, relu);
-      expectSameBits(get(pout, rows * cols), expectedOut(relu));
-      kernels.biasAct(px, pbias, px, rows, cols, relu, 0, 2);
-      kernels.biasAct(px, pbias, px, rows, cols, relu, 2, rows);
-      expectSameBits(get(px, rows * cols), expectedOut(relu));
-      arena.reset(mark);
-    }
-  });
-});
-
-describe("reluBackward", () => {
-  it.each([1, 3, 4, 5, 7, 13, 17, 33, 65])("masks the gradient where x <= 0 (length %d)", (len) => {
-    const x = random(len, len), dy = random(len, len + 7);
-    x[0] = Number.NaN;
-    if (len > 2) { x[1] = -0; x[2] = 0; dy[3 % len] = Number.NaN; }
-    const expected = dy.map((g, t) => (x[t]! > 0 ? g : 0));
-    const mark = arena.mark();
-    const px = put(x), pdy = put(dy), pdx = arena.alloc(len);
-    kernels.reluBackward(pdy, px, pdx, len);
-    expectSameBits(get(pdx, len), expected);
-    kernels.reluBackward(pdy, px, pdy, len, 0, len >> 1);
-    kernels.reluBackward(pdy, px, pdy, len, len >> 1, len);
-    expectSameBits(get(pdy, len), expected);
-    arena.reset(mark);
-  });
-});
-
 /** PyTorch's Adam step in plain JS float32 (every operation rounded to f32), same scalars as the kernel. */
 function adamReference(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, s: AdamScalars): void {
-  const bc1 = 1 - s.beta1 ** s.step, bc2 = 1 - s.beta2 ** s.step;
-  const [wd, b1, omb1, b2, omb2, eps, stepSize, bc2Sqrt] =
-    [s.weightDecay, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.eps, s.lr / bc1, Math.sqrt(bc2)].map(f32) as number[] as [number, number, number, number, number, number, number, number];
+  const [wd, b1, omb1, b2, omb2, eps, stepSize, bc2Sqrt] = s;
   for (let t = 0; t < p.length; t++) {
     const grad = wd !== 0 ? f32(g[t]! + f32(wd * p[t]!)) : g[t]!;
     m[t] = f32(f32(m[t]! * b1) + f32(omb1 * grad));
@@ -256,20 +217,22 @@ describe("adam", () => {
     [1, 0], [3, 0], [7, 0.01], [13, 0], [33, 0.1], [100_480, 0], [1_290, 0.01],
   ])("matches PyTorch's formula in f32 bit for bit over 10 steps (length %d, weight decay %d)", (len, weightDecay) => {
     const p = random(len, 11), m = new Float32Array(len), v = new Float32Array(len);
-    const mark = arena.mark();
+    arena.reset();
     const pp = put(p), pm = put(m), pv = put(v), pg = arena.alloc(len);
     for (let step = 1; step <= 10; step++) {
       const g = random(len, 100 + step, 0.1);
-      arena.view(pg, len).set(g);
-      const s: AdamScalars = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay, step };
+      view(pg, len).set(g);
+      const bc1 = 1 - 0.9 ** step, bc2 = 1 - 0.999 ** step;
+      const s: AdamScalars = [
+        f32(weightDecay), f32(0.9), f32(1 - 0.9), f32(0.999), f32(1 - 0.999), f32(1e-8), f32(1e-3 / bc1), f32(Math.sqrt(bc2)), 1, 0,
+      ];
       adamReference(p, g, m, v, s);
       const half = len >> 1;
-      kernels.adam(pp, pg, pm, pv, len, s, 0, half);
-      kernels.adam(pp, pg, pm, pv, len, s, half, len);
+      kernels.adam(pp, pg, pm, pv, 0, half, s);
+      kernels.adam(pp, pg, pm, pv, half, len, s);
       expectSameBits(get(pp, len), p);
       expectSameBits(get(pm, len), m);
       expectSameBits(get(pv, len), v);
     }
-    arena.reset(mark);
   });
 });

@@ -1,6 +1,5 @@
-// The SIMD kernels as WebAssembly functions, emitted with the assembler: gemm in the three layouts of a Linear,
-// bias + ReLU, the ReLU-backward mask, and Adam's fused update. Every address is an i32 byte offset into the
-// imported memory; arrays are f32, row-major.
+// The SIMD kernels as WebAssembly functions, emitted with the assembler: gemm in the three layouts of a Linear and
+// Adam's fused update. Every address is an i32 byte offset into the imported memory; arrays are f32, row-major.
 import { FunctionBuilder, ModuleBuilder, type Local } from "./assembler.js";
 
 /** Layouts of C = op(A)·op(B): "nt" x·Wᵀ (A [m,k], B [n,k]), "nn" dY·W (A [m,k], B [k,n]), "tn" dYᵀ·x (A [k,m], B [k,n]). */
@@ -40,10 +39,6 @@ export interface KernelExports {
   gemm_nn(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number, rowStart: number, rowEnd: number): void;
   gemm_nt(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number, rowStart: number, rowEnd: number): void;
   gemm_tn(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number, rowStart: number, rowEnd: number): void;
-  /** out[i, j] = x[i, j] + bias[j], then max(·, 0) when relu ≠ 0, for rows [rowStart, rowEnd) of `cols` columns. */
-  bias_act(x: number, bias: number, out: number, cols: number, relu: number, rowStart: number, rowEnd: number): void;
-  /** dx[t] = x[t] > 0 ? dy[t] : 0 for t in [start, end). */
-  relu_backward(dy: number, x: number, dx: number, start: number, end: number): void;
   /** Adam on [start, end) of p, g, m, v (formula and scalars: `WasmKernels.adam` in index.ts). */
   adam(p: number, g: number, m: number, v: number, start: number, end: number,
     weightDecay: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
@@ -74,6 +69,8 @@ interface ColumnLevel {
   readonly tile: (rows: number) => void;
 }
 
+// for i in rowStart…rowEnd step R (then 1): for j in 0…n step W (each level's width in turn): tile(i, j)
+//   (order "ji" swaps the two loops)
 /**
  * Loops over the tiles of C: rows [rowStart, rowEnd) in blocks of `rows` then single rows; columns [0, n) by each
  * level in turn (the widest first, then the remainders). `order` picks which of the two loops is outside.
@@ -106,6 +103,7 @@ function emitTiling(ctx: GemmContext, rows: number, levels: readonly ColumnLevel
   else colLoop((level) => rowLoop((r) => level.tile(r)));
 }
 
+// c[i, j + t] = value[t], or c[i, j + t] += value[t] when accumulating (f32x4 or f32 stores)
 /** Stores `count` values (v128 or f32 locals) of one row of C at `ptr` + 16·t (or 4·t), adding C when accumulating. */
 function emitStoreRow(f: FunctionBuilder, accumulate: Local, ptr: Local, values: readonly Local[], kind: "v128" | "f32"): void {
   const width = kind === "v128" ? 16 : 4;
@@ -126,6 +124,10 @@ function emitStoreRow(f: FunctionBuilder, accumulate: Local, ptr: Local, values:
   f.localGet(accumulate).if(() => store(true), () => store(false));
 }
 
+// c[i, j] (+)= Σ_p a[i, p]·b[p, j]   (nn: a at i·k + p; tn: a stored [k, m], at p·m + i)
+//   for each tile (rows i..i+R, columns j..j+4V) of c: acc[r][v] = 0
+//     for p = 0…k−1: bv[v] = b[p, j+4v…j+4v+3]; s = splat(a[i+r, p]); acc[r][v] += s·bv[v]
+//   store acc (adding c when accumulating); leftover columns: one f32x4, then scalars, same order of operations.
 /**
  * nn and tn: each step p broadcasts A[i+r, p] (v128.load32_splat) against f32x4 vectors of B's row p, so every
  * lane of an accumulator is one element of C summed over p = 0…k−1 in order, in f32 without fused multiply-add:
@@ -226,6 +228,11 @@ function buildGemmBroadcastA(layout: "nn" | "tn", blocking: GemmBlocking): Funct
   return f;
 }
 
+// c[i, j] (+)= Σ_p a[i, p]·b[j, p]   (a [m, k], b [n, k]: rows of both contiguous in p)
+//   for each tile (rows i..i+R, rows j..j+Q of b): acc[r][q] = f32x4(0)
+//     for p = 0, 4, …, k−4: acc[r][q] += a[i+r, p…p+3]·b[j+q, p…p+3]
+//     sum[r][q] = (acc.l0 + acc.l1) + (acc.l2 + acc.l3); for the last k mod 4 p: sum += a[i+r, p]·b[j+q, p]
+//   store sum (adding c when accumulating).
 /**
  * nt: C[i, j] is the dot product of rows i of A and j of B, both contiguous in p. Each accumulator holds four
  * partial sums (lane l sums p ≡ l mod 4 over p < k − k mod 4), reduced as (l0 + l1) + (l2 + l3), then the last
@@ -314,6 +321,7 @@ function buildGemmNT(blocking: GemmBlocking): FunctionBuilder {
   return f;
 }
 
+// for t in [start, end): vector(4t) while a whole f32x4 fits, then scalar(4t).
 /**
  * Element loop over [start, end) in f32x4 steps then a scalar tail: `vector(offset)` and `scalar(offset)` emit the
  * body for the element at byte `offset` (a local holding 4·t).
@@ -328,59 +336,9 @@ function emitElementLoop(f: FunctionBuilder, start: Local, end: Local, vector: (
   f.forLoop(off, endBytes, 4, () => scalar(off));
 }
 
-/** bias_act(x, bias, out, cols, relu, rowStart, rowEnd): out = x + bias (broadcast over rows), then ReLU. */
-function buildBiasAct(): FunctionBuilder {
-  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
-  const [x, bias, out, cols, relu, rowStart, rowEnd] = [0, 1, 2, 3, 4, 5, 6].map((t) => f.param(t)) as [Local, Local, Local, Local, Local, Local, Local];
-  const row = f.local("i32"), px = f.local("i32"), po = f.local("i32"), zero = f.local("i32"), colEnd = f.local("i32");
-  const emitRows = (withRelu: boolean): void => {
-    f.localGet(rowStart).localSet(row);
-    f.forLoop(row, rowEnd, 1, () => {
-      f.localGet(row).localGet(cols).i32Mul().i32Const(4).i32Mul().localTee(po).localGet(x).i32Add().localSet(px);
-      f.localGet(po).localGet(out).i32Add().localSet(po);
-      f.i32Const(0).localSet(zero);
-      f.localGet(cols).localSet(colEnd);
-      // Offsets run over the row's columns; x, bias and out are indexed by the same column offset.
-      emitElementLoop(f, zero, colEnd, (off) => {
-        f.localGet(po).localGet(off).i32Add();
-        f.localGet(px).localGet(off).i32Add().v128Load();
-        f.localGet(bias).localGet(off).i32Add().v128Load();
-        f.f32x4Add();
-        if (withRelu) f.f32x4Const(0).f32x4Max();
-        f.v128Store();
-      }, (off) => {
-        f.localGet(po).localGet(off).i32Add();
-        f.localGet(px).localGet(off).i32Add().f32Load();
-        f.localGet(bias).localGet(off).i32Add().f32Load();
-        f.f32Add();
-        if (withRelu) f.f32Const(0).f32Max();
-        f.f32Store();
-      });
-    });
-  };
-  f.localGet(relu).if(() => emitRows(true), () => emitRows(false));
-  return f;
-}
-
-/** relu_backward(dy, x, dx, start, end): dx = x > 0 ? dy : 0 (a NaN x gives 0, as the JS op). */
-function buildReluBackward(): FunctionBuilder {
-  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32"]);
-  const [dy, x, dx, start, end] = [0, 1, 2, 3, 4].map((t) => f.param(t)) as [Local, Local, Local, Local, Local];
-  emitElementLoop(f, start, end, (off) => {
-    f.localGet(dx).localGet(off).i32Add();
-    f.localGet(dy).localGet(off).i32Add().v128Load();
-    f.localGet(x).localGet(off).i32Add().v128Load().f32x4Const(0).f32x4Gt();
-    f.v128And().v128Store();
-  }, (off) => {
-    f.localGet(dx).localGet(off).i32Add();
-    f.localGet(dy).localGet(off).i32Add().f32Load();
-    f.f32Const(0);
-    f.localGet(x).localGet(off).i32Add().f32Load().f32Const(0).f32Gt();
-    f.select().f32Store();
-  });
-  return f;
-}
-
+// for t in [start, end), four lanes at a time then one:
+//   g' = g[t] + wd·p[t] (wd ≠ 0); m[t] = m[t]·β1 + (1−β1)·g'; v[t] = v[t]·β2 + ((1−β2)·g')·g'
+//   p[t] = p[t] − stepSize·(m[t] / (√v[t] / √bc2 + eps))
 /**
  * adam(p, g, m, v, start, end, wd, β1, 1−β1, β2, 1−β2, eps, stepSize, √bc2), all in f32:
  * g += wd·p (only when wd ≠ 0); m = m·β1 + (1−β1)·g; v = v·β2 + ((1−β2)·g)·g; p −= stepSize·(m / (√v / √bc2 + eps)).
@@ -446,8 +404,6 @@ export function buildKernelModule({ shared, blocking = {} }: KernelModuleOptions
   mod.addFunction(buildGemmBroadcastA("nn", pick("nn")), "gemm_nn");
   mod.addFunction(buildGemmNT(pick("nt")), "gemm_nt");
   mod.addFunction(buildGemmBroadcastA("tn", pick("tn")), "gemm_tn");
-  mod.addFunction(buildBiasAct(), "bias_act");
-  mod.addFunction(buildReluBackward(), "relu_backward");
   mod.addFunction(buildAdam(), "adam");
   return mod.toBytes();
 }

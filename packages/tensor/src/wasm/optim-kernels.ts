@@ -17,7 +17,7 @@ function buildAdadelta(): FunctionBuilder {
   const [p, g, v, u, start, end] = [0, 1, 2, 3, 4, 5].map((t) => f.param(t)) as [Local, Local, Local, Local, Local, Local];
   const scalars = [6, 7, 8, 9, 10].map((t) => f.param(t)) as [Local, Local, Local, Local, Local];
   const maximize = f.param(11);
-  const [rho, omr, eps, negLr, wd] = scalars;
+  const wd = scalars[4];
   const vec = scalars.map(() => f.local("v128")) as [Local, Local, Local, Local, Local];
   scalars.forEach((s, t) => f.localGet(s).f32x4Splat().localSet(vec[t]!));
   const off = f.local("i32"), vecEnd = f.local("i32"), endBytes = f.local("i32");

@@ -1,4 +1,5 @@
-// Atomic file writes: a temporary file in the same folder, fsync, then rename over the target.
+// Atomic file writes for every file tsgrad writes (the MNIST cache, checkpoints, metrics): a temporary file in the
+// same folder, fsync, then rename over the target.
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
@@ -39,5 +40,20 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
   } catch (e) {
     rmSync(tmp, { force: true });
     throw new Error(`cannot write ${path}: ${describeFsError(e)}`, { cause: e });
+  }
+  syncFolder(dirname(path));
+}
+
+/** Makes a rename in `dir` durable (fsync of the folder); where folders cannot be synced, the rename stands as it is. */
+function syncFolder(dir: string): void {
+  try {
+    const fd = openSync(dir, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Some file systems and platforms refuse to sync a folder: the file itself was synced before the rename.
   }
 }

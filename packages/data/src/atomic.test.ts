@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { describeFsError, writeFileAtomic } from "./atomic.js";
 
-const dir = mkdtempSync(join(tmpdir(), "mnist-train-atomic-"));
+const dir = mkdtempSync(join(tmpdir(), "tsgrad-atomic-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("writeFileAtomic", () => {
