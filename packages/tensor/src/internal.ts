@@ -8,3 +8,4 @@ export { gemm, adamUpdate } from "./compute.js";
 export type { AdamScalars } from "./kernels/adam.js";
 export { sameShape } from "./shape.js";
 export { laneLogSumExp, laneArgmax } from "./kernels/reduce.js";
+export { kernelInstructions } from "./wasm/index.js";
