@@ -4,7 +4,7 @@
 import { build } from "esbuild";
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -36,6 +36,8 @@ function runJson(file, args, nodeFlags = []) {
 }
 
 console.log(`machine: ${cpus()[0]?.model ?? "?"} × ${cpus().length} cores, Node ${process.version}, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`);
+// Other processes make every figure, above all the 2-thread ones, worse: the load average says whether they ran.
+console.log(`load average (1, 5, 15 min): ${loadavg().map((x) => x.toFixed(2)).join(", ")} on ${cpus().length} cores`);
 
 const python = process.env["TSGRAD_PYTHON"] ?? "/usr/bin/python3";
 
