@@ -1,9 +1,10 @@
 // `pnpm bench`: bundles each benchmark in src/ with esbuild and runs it with plain node, one process each;
-// `pnpm bench step` compares one training step with TensorFlow.js (installed on first use into peers/).
+// `pnpm bench step` compares one training step with PyTorch (when /usr/bin/python3 has torch) and TensorFlow.js
+// (installed on first use into peers/), in the same run, as ratios to PyTorch.
 import { build } from "esbuild";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -26,20 +27,53 @@ async function bundle(name) {
   return outfile;
 }
 
-/** Runs a benchmark process and returns its last JSON line. */
-function runJson(file, args) {
-  const out = execFileSync(process.execPath, [file, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+/** Runs a benchmark process (with `nodeFlags`) and returns its last JSON line. */
+function runJson(file, args, nodeFlags = []) {
+  const out = execFileSync(process.execPath, [...nodeFlags, file, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
   const line = out.trim().split("\n").reverse().find((l) => l.startsWith("{"));
   if (line === undefined) throw new Error(`${file} printed no result:\n${out}`);
   return JSON.parse(line);
 }
 
-console.log(`machine: ${cpus()[0]?.model ?? "?"} × ${cpus().length} cores, Node ${process.version}`);
+console.log(`machine: ${cpus()[0]?.model ?? "?"} × ${cpus().length} cores, Node ${process.version}, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`);
+// Other processes make every figure, above all the 2-thread ones, worse: the load average says whether they ran.
+console.log(`load average (1, 5, 15 min): ${loadavg().map((x) => x.toFixed(2)).join(", ")} on ${cpus().length} cores`);
+
+const python = process.env["TSGRAD_PYTHON"] ?? "/usr/bin/python3";
+
+/**
+ * The environment of the PyTorch runs. OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, when set (some machines set them for old
+ * OpenBLAS builds), pin a slower kernel: they are removed for that command alone, and the run says so.
+ */
+function torchEnv() {
+  const env = { ...process.env };
+  const pinned = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"].filter((k) => env[k] !== undefined);
+  for (const k of pinned) delete env[k];
+  return { env, pinned };
+}
+
+/** Whether PyTorch can run here, or why not (one line). */
+function torchAvailable() {
+  const r = spawnSync(python, ["-c", "import torch"], { encoding: "utf8" });
+  if (r.error !== undefined) return `${python} is not available (${r.error.code ?? r.error.message})`;
+  if (r.status !== 0) return `${python} has no torch (apt-get install python3-torch)`;
+  return null;
+}
 
 if (wanted("matmul")) {
   const file = await bundle("matmul");
   console.log("\n== matmul ==");
   execFileSync(process.execPath, [file], { stdio: "inherit" });
+}
+
+if (wanted("roof")) {
+  const file = await bundle("roof");
+  console.log("\n== per-core roof, and each of the step's products on 1 and 2 threads ==");
+  execFileSync(process.execPath, [file], { stdio: "inherit" });
+  if (Number(process.versions.node.split(".")[0]) === 20) {
+    console.log("-- the same with --experimental-wasm-relaxed-simd (Node 20) --");
+    execFileSync(process.execPath, ["--experimental-wasm-relaxed-simd", file, "--relaxed"], { stdio: "inherit" });
+  }
 }
 
 if (wanted("step")) {
@@ -50,24 +84,46 @@ if (wanted("step")) {
   }
   const file = await bundle("step");
   console.log("\n== one training step: 784→128→10 MLP, batch 64, cross-entropy, Adam (median after warm-up) ==");
-  const results = [
+  const torchMissing = torchAvailable();
+  const { env, pinned } = torchEnv();
+  const torchRun = (threads) => {
+    const out = execFileSync(python, [join(peers, "torch_step.py"), String(threads), "1000"], { encoding: "utf8", env });
+    return JSON.parse(out.trim().split("\n").at(-1));
+  };
+  // tsgrad and PyTorch alternate, so that a change of load on the machine hits both alike.
+  const results = [];
+  for (const threads of [1, 2]) {
+    results.push(runJson(file, [String(threads), "1000", "wasm"]));
+    if (torchMissing === null) results.push(torchRun(threads));
+  }
+  // tsgrad on relaxed SIMD (setRelaxedSimd(true); Node 20 needs a flag for it, Node >= 21 has it).
+  const relaxedFlags = Number(process.versions.node.split(".")[0]) === 20 ? ["--experimental-wasm-relaxed-simd"] : [];
+  for (const threads of [1, 2]) results.push(runJson(file, [String(threads), "1000", "wasm", "relaxed"], relaxedFlags));
+  results.push(
     runJson(file, ["1", "400", "js"]),
     runJson(file, ["2", "400", "js"]),
-    runJson(file, ["1", "1000", "wasm"]),
-    runJson(file, ["2", "1000", "wasm"]),
     runJson(join(peers, "tfjs-step.mjs"), ["wasm", "300"]),
     runJson(join(peers, "tfjs-step.mjs"), ["cpu", "60"]),
-  ];
-  const ref = results.find((r) => r.system === "tsgrad-wasm-2t") ?? results[0];
+  );
+  const torch = results.filter((r) => r.system.startsWith("pytorch-"));
+  if (torchMissing !== null) console.log(`PyTorch rows skipped: ${torchMissing}; ratios are to tsgrad-wasm-2t instead`);
+  else {
+    console.log(`PyTorch ${torch[0].torch}, ${torch[0].blas}`);
+    if (pinned.length > 0) console.log(`(unset for the PyTorch runs: ${pinned.join(", ")})`);
+  }
+  const best = torch.length > 0 ? torch.reduce((a, r) => (r.msPerStep < a.msPerStep ? r : a)) : results.find((r) => r.system === "tsgrad-wasm-2t");
+  const torch1 = torch.find((r) => r.system === "pytorch-1t") ?? best;
+  const refName = torch.length > 0 ? "PyTorch" : "tsgrad-2t";
   const stepsPerEpoch = Math.ceil(60000 / 64);
   console.log(
-    "system             ms/step  × tsgrad-wasm-2t  s/epoch*  peak RSS MB  GC pauses/1k steps  GC time %   GFLOP/s x·Wᵀ   dY·W    dYᵀ·x",
+    `${"system".padEnd(23)} ms/step  × ${refName} best  × ${refName} 1t  s/epoch*  peak RSS MB  GC pauses/1k steps   GFLOP/s x·Wᵀ   dY·W    dYᵀ·x`,
   );
   for (const r of results) {
     console.log(
-      `${r.system.padEnd(17)} ${r.msPerStep.toFixed(2).padStart(8)} ${(r.msPerStep / ref.msPerStep).toFixed(2).padStart(16)}` +
+      `${r.system.padEnd(22)} ${r.msPerStep.toFixed(3).padStart(8)} ${(r.msPerStep / best.msPerStep).toFixed(2).padStart(15)}` +
+        ` ${(r.msPerStep / torch1.msPerStep).toFixed(2).padStart(13)}` +
         ` ${((r.msPerStep * stepsPerEpoch) / 1000).toFixed(1).padStart(9)} ${r.peakRssMB.toFixed(0).padStart(12)}` +
-        ` ${(r.gcPauses * 1000).toFixed(0).padStart(19)} ${(r.gcShare * 100).toFixed(2).padStart(10)}` +
+        ` ${(r.gcPauses * 1000).toFixed(0).padStart(19)}` +
         `   ${r.gflops.forward.toFixed(2).padStart(10)} ${r.gflops.gradInput.toFixed(2).padStart(6)} ${r.gflops.gradWeight.toFixed(2).padStart(8)}`,
     );
   }

@@ -1,8 +1,11 @@
 // One training step of the reference MLP in tsgrad (784→128→10, batch 64, cross-entropy, Adam 1e-3).
 // Prints one JSON line: median ms per step after warm-up, peak RSS, and GFLOP/s of the step's matmul shapes.
-// Usage: node step.mjs [threads] [steps] [js|wasm]
+// Usage: node [--experimental-wasm-relaxed-simd] step.mjs [threads] [steps] [js|wasm] [relaxed]
 import { Worker } from "node:worker_threads";
-import { Generator, gemm, getBackend, setBackend, setNumThreads, setWorkerFactory, tensor, type Tensor } from "@tsgrad/tensor";
+import {
+  Generator, gemm, getBackend, setBackend, setNumThreads, setRelaxedSimd, setWorkerFactory, tensor, type Tensor,
+} from "@tsgrad/tensor";
+import { kernelInstructions } from "@tsgrad/tensor/internal";
 import { CrossEntropyLoss, Linear, ReLU, Sequential } from "@tsgrad/nn";
 import { Adam } from "@tsgrad/optim";
 import { gcMeter, median, timeIt } from "./stats.js";
@@ -11,6 +14,7 @@ const threads = Number(process.argv[2] ?? 1);
 const steps = Number(process.argv[3] ?? 300);
 const backendArg = process.argv[4];
 if (backendArg === "js" || backendArg === "wasm") setBackend(backendArg);
+if (process.argv[5] === "relaxed" && setRelaxedSimd(true) !== "relaxed-simd") throw new Error("step: relaxed SIMD is not available here");
 setWorkerFactory((src: string) => new Worker(src, { eval: true }));
 setNumThreads(threads);
 const B = 64, IN = 784, H = 128, OUT = 10, POOL = 16;
@@ -60,7 +64,8 @@ const gcTotals = await gc.stop();
 const rssEnd = process.memoryUsage().rss;
 console.log(
   JSON.stringify({
-    system: `tsgrad-${getBackend()}-${threads}t`,
+    // wasm+relaxed: the gemms run f32x4.relaxed_madd (an engine with relaxed SIMD), wasm: f32x4.mul then add.
+    system: `tsgrad-${getBackend()}${getBackend() === "wasm" && kernelInstructions() === "relaxed-simd" ? "+relaxed" : ""}-${threads}t`,
     msPerStep: median(times),
     steps,
     peakRssMB: process.resourceUsage().maxRSS / 1024,

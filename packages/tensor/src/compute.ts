@@ -2,8 +2,11 @@
 // the threads, decided once, then run on this thread or on the thread team.
 import { gemmSerial } from "./kernels/matmul.js";
 import { adamKernel, type AdamScalars } from "./kernels/adam.js";
-import { adamFloats, gemmFloats, PARALLEL_MIN_ADAM, PARALLEL_MIN_MACS, teamFor, type GemmKernel } from "./parallel.js";
-import { Arena, createWasmKernels, sharedMemorySupported, wasmSimdSupported, type GemmLayout, type WasmKernels } from "./wasm/index.js";
+import { adamFloats, closeTeam, gemmFloats, PARALLEL_MIN_ADAM, PARALLEL_MIN_MACS, teamFor, type GemmKernel } from "./parallel.js";
+import {
+  Arena, createWasmKernels, kernelInstructions, relaxedSimdSupported, sharedMemorySupported, wantRelaxedSimd, wasmSimdSupported,
+  type GemmLayout, type WasmKernels,
+} from "./wasm/index.js";
 
 /** Where the matrix products run: `"wasm"` (SIMD kernels emitted at load time) or `"js"` (the reference kernels). */
 export type Backend = "js" | "wasm";
@@ -18,8 +21,9 @@ const WASM_MIN_ADAM = 256;
 /**
  * Chooses the kernels of the matrix products. The default, chosen at first use, is `"wasm"` where the engine runs
  * WebAssembly SIMD (Node ≥ 16, current browsers) and `"js"` elsewhere. The two differ by float32 rounding only: the
- * JS kernels sum in float64, the SIMD kernels in float32 (no fused multiply-add); each is deterministic, and
- * bit-identical whatever the thread count.
+ * JS kernels sum in float64, the SIMD kernels in float32 (with `f32x4.relaxed_madd` where the engine runs relaxed
+ * SIMD: Chrome ≥ 114, Node ≥ 21, Node 20 with `--experimental-wasm-relaxed-simd`; else multiply then add, the same
+ * bits on every engine); each is deterministic, and bit-identical whatever the thread count.
  */
 export function setBackend(name: Backend): void {
   if (name !== "js" && name !== "wasm") throw new TypeError(`setBackend: expected "js" or "wasm", got ${JSON.stringify(name)}`);
@@ -33,6 +37,25 @@ export function setBackend(name: Backend): void {
 export function getBackend(): Backend {
   backend ??= wasmSimdSupported() ? "wasm" : "js";
   return backend;
+}
+
+/**
+ * Runs the wasm gemms on relaxed SIMD (`f32x4.relaxed_madd`, fused where the CPU has FMA) where the engine has it:
+ * Chrome ≥ 114, Node ≥ 21, Node 20 with `--experimental-wasm-relaxed-simd`. Off by default: multiply then add, the
+ * same bits on every engine. On, results stay bit-identical across thread counts but may differ from another engine's
+ * (and from the default) by float32 rounding. Returns the instructions now in use (`"relaxed-simd"` or `"simd128"`).
+ */
+export function setRelaxedSimd(on: boolean): "relaxed-simd" | "simd128" {
+  if (typeof on !== "boolean") throw new TypeError(`setRelaxedSimd: expected a boolean, got ${typeof on}`);
+  wantRelaxedSimd(on);
+  own = null; // this thread's kernels and the workers' are made again with the new instructions
+  closeTeam();
+  return kernelInstructions();
+}
+
+/** Whether the engine could run relaxed SIMD (see {@link setRelaxedSimd}). */
+export function relaxedSimdAvailable(): boolean {
+  return relaxedSimdSupported();
 }
 
 /** The wasm layout of a pair of transpose flags; both transposed has no SIMD kernel (it runs in JS). */

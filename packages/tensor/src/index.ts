@@ -26,7 +26,7 @@ export type { GradcheckOptions } from "./gradcheck.js";
 export { ShapeError, GradcheckError } from "./errors.js";
 export { broadcastShapes, formatShape, numel } from "./shape.js";
 export type { Shape } from "./shape.js";
-export { gemm, setBackend, getBackend } from "./compute.js";
+export { gemm, setBackend, getBackend, setRelaxedSimd, relaxedSimdAvailable } from "./compute.js";
 export type { Backend } from "./compute.js";
 export { setNumThreads, getNumThreads, setWorkerFactory } from "./parallel.js";
 export type { WorkerFactory, WorkerLike } from "./parallel.js";

@@ -10,3 +10,4 @@ export { adadeltaStep } from "./kernels/adadelta.js";
 export type { AdadeltaStepScalars } from "./kernels/adadelta.js";
 export { sameShape } from "./shape.js";
 export { laneLogSumExp, laneArgmax } from "./kernels/reduce.js";
+export { kernelInstructions } from "./wasm/index.js";

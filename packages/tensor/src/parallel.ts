@@ -81,7 +81,8 @@ function coreCount(): number {
   return typeof n === "number" && Number.isInteger(n) && n >= 1 ? Math.min(n, 256) : 1;
 }
 
-function closeTeam(): void {
+/** @internal Stops the workers (the next large product starts new ones): after a change of the kernels. */
+export function closeTeam(): void {
   team?.close();
   team = null;
 }

@@ -67,6 +67,7 @@ const SIMD = {
   v128Not: 0x4d, v128And: 0x4e, v128AndNot: 0x4f, v128Or: 0x50, v128Xor: 0x51, v128Bitselect: 0x52,
   f32x4Abs: 0xe0, f32x4Neg: 0xe1, f32x4Sqrt: 0xe3, f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6,
   f32x4Div: 0xe7, f32x4Min: 0xe8, f32x4Max: 0xe9,
+  f32x4RelaxedMadd: 0x105,
 } as const;
 
 /** Memory instructions: opcode and natural alignment (log2 bytes), the default alignment hint. */
@@ -265,6 +266,8 @@ export class FunctionBuilder {
   f32x4Div(): this { return this.simd("f32x4Div"); }
   f32x4Min(): this { return this.simd("f32x4Min"); }
   f32x4Max(): this { return this.simd("f32x4Max"); }
+  /** Relaxed SIMD `f32x4.relaxed_madd` (a, b, c → a·b + c, fused or not as the engine chooses). */
+  f32x4RelaxedMadd(): this { return this.simd("f32x4RelaxedMadd"); }
 
   // Helpers built from the instructions above.
   /** Pushes `local + delta` (i32). */

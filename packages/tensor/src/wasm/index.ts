@@ -27,6 +27,42 @@ export function wasmSimdSupported(): boolean {
   return simdSupport;
 }
 
+let relaxedSupport: boolean | null = null;
+
+/**
+ * Whether the engine runs relaxed SIMD: validates a one-function module using `f32x4.relaxed_madd` (Chrome ≥ 114,
+ * Node ≥ 21; Node 20 with `--experimental-wasm-relaxed-simd`). Where it does, the gemms use it once asked to (see
+ * {@link setRelaxedSimd}).
+ */
+export function relaxedSimdSupported(): boolean {
+  if (relaxedSupport === null) {
+    const api = wasmApi();
+    const f = new FunctionBuilder([], ["f32"]);
+    f.f32Const(2).f32x4Splat().f32Const(3).f32x4Splat().f32Const(1).f32x4Splat().f32x4RelaxedMadd().f32x4ExtractLane(0);
+    const bytes = new ModuleBuilder();
+    bytes.addFunction(f, "probe");
+    relaxedSupport = api !== null && wasmSimdSupported() && safely(() => api.validate(bytes.toBytes()));
+  }
+  return relaxedSupport;
+}
+
+let relaxedWanted = false;
+
+/**
+ * Asks for the gemms' multiply-adds as `f32x4.relaxed_madd` (fused where the CPU has FMA) where the engine runs relaxed
+ * SIMD; elsewhere, and by default, they stay `f32x4.mul` then `f32x4.add`, the same bits on every engine. Relaxed
+ * results are bit-identical across thread counts, not across engines (a fused and an unfused multiply-add round
+ * differently). Modules compiled after the call use it: see `setRelaxedSimd` in compute.ts, which resets them.
+ */
+export function wantRelaxedSimd(on: boolean): void {
+  relaxedWanted = on;
+}
+
+/** The instructions of the wasm gemms: `"relaxed-simd"` (`f32x4.relaxed_madd`) when asked for and available, else `"simd128"`. */
+export function kernelInstructions(): "relaxed-simd" | "simd128" {
+  return relaxedWanted && relaxedSimdSupported() ? "relaxed-simd" : "simd128";
+}
+
 /** Whether shared memories can be created (SharedArrayBuffer available, e.g. cross-origin isolated in browsers). */
 export function sharedMemorySupported(): boolean {
   const api = wasmApi();
@@ -48,17 +84,20 @@ function requireApi(where: string): WasmApi {
   return api;
 }
 
-const compiled = new Map<boolean, WasmModule>();
+const compiled = new Map<string, WasmModule>();
 
 /**
- * The compiled kernel module for a shared or a plain memory (compiled once, then cached). Synchronous
- * `new WebAssembly.Module`: the module is a few kilobytes, well below what browsers allow on the main thread.
+ * The compiled kernel module for a shared or a plain memory (compiled once, then cached), its gemms on relaxed SIMD
+ * when asked for and available ({@link kernelInstructions}). Synchronous `new WebAssembly.Module`: the module is a few
+ * kilobytes, well below what browsers allow on the main thread.
  */
 export function compileKernelModule(shared: boolean): WasmModule {
-  let module = compiled.get(shared);
+  const relaxed = kernelInstructions() === "relaxed-simd";
+  const key = `${shared}:${relaxed}`;
+  let module = compiled.get(key);
   if (module === undefined) {
-    module = new (requireApi("compileKernelModule").Module)(buildKernelModule({ shared }));
-    compiled.set(shared, module);
+    module = new (requireApi("compileKernelModule").Module)(buildKernelModule({ shared, relaxed }));
+    compiled.set(key, module);
   }
   return module;
 }

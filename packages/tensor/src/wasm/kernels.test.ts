@@ -1,5 +1,6 @@
 // Tests of the SIMD kernels: gemm (three layouts) against a float64 reference and against an f32 emulation of the
 // kernels' documented order of operations, row splits, accumulate, and Adam.
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { buildKernelModule, type GemmBlocking, type GemmLayout } from "./kernels.js";
 import { Arena, createMemory, WasmKernels } from "./index.js";
@@ -233,6 +234,64 @@ describe("adam", () => {
       expectSameBits(get(pp, len), p);
       expectSameBits(get(pm, len), m);
       expectSameBits(get(pv, len), v);
+    }
+  });
+});
+
+describe("relaxed SIMD gemms (f32x4.relaxed_madd), run by a Node started with --experimental-wasm-relaxed-simd", () => {
+  // The child gets both modules' bytes and reports, per layout and shape: whether a row split changes any bit, and
+  // the largest error of the relaxed and of the plain kernel against a float64 product.
+  const child = `
+    const relaxed = new WebAssembly.Module(Buffer.from(process.env.RELAXED, "base64"));
+    const plain = new WebAssembly.Module(Buffer.from(process.env.PLAIN, "base64"));
+    const memory = new WebAssembly.Memory({ initial: 256 });
+    const kr = new WebAssembly.Instance(relaxed, { env: { memory } }).exports;
+    const kp = new WebAssembly.Instance(plain, { env: { memory } }).exports;
+    const out = [];
+    for (const [layout, m, n, k] of [["nt", 64, 128, 784], ["nn", 64, 784, 128], ["tn", 128, 784, 64], ["nt", 13, 17, 33], ["nn", 13, 17, 33], ["tn", 13, 17, 33]]) {
+      const f32 = new Float32Array(memory.buffer);
+      let s = m * 131 + n * 7 + k;
+      const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) | 0) >>> 8) / 16777216 - 0.5;
+      const aAt = 0, bAt = m * k, c1 = bAt + k * n, c2 = c1 + m * n, c3 = c2 + m * n;
+      for (let t = 0; t < c1; t++) f32[t] = rnd();
+      const A = (i, p) => f32[aAt + (layout === "tn" ? p * m + i : i * k + p)];
+      const B = (p, j) => f32[bAt + (layout === "nt" ? j * k + p : p * n + j)];
+      const fn = "gemm_" + layout;
+      kr[fn](m, n, k, 4 * aAt, 4 * bAt, 4 * c1, 0, 0, m);
+      kr[fn](m, n, k, 4 * aAt, 4 * bAt, 4 * c2, 0, 0, 5);
+      kr[fn](m, n, k, 4 * aAt, 4 * bAt, 4 * c2, 0, 5, m);
+      kp[fn](m, n, k, 4 * aAt, 4 * bAt, 4 * c3, 0, 0, m);
+      let same = true, errRelaxed = 0, errPlain = 0;
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+        let exact = 0, scale = 0;
+        for (let p = 0; p < k; p++) { exact += A(i, p) * B(p, j); scale += Math.abs(A(i, p) * B(p, j)); }
+        const t = i * n + j;
+        if (f32[c1 + t] !== f32[c2 + t]) same = false;
+        errRelaxed = Math.max(errRelaxed, Math.abs(f32[c1 + t] - exact) / scale);
+        errPlain = Math.max(errPlain, Math.abs(f32[c3 + t] - exact) / scale);
+      }
+      out.push({ layout, m, n, k, same, errRelaxed, errPlain });
+    }
+    console.log(JSON.stringify(out));`;
+
+  it("validate from Node 21 on, not on a Node 20 started plainly (the plain kernels run there)", () => {
+    const major = Number(process.versions.node.split(".")[0]);
+    expect(api.validate(buildKernelModule({ shared: false, relaxed: true }))).toBe(major >= 21);
+    expect(api.validate(buildKernelModule({ shared: false }))).toBe(true);
+  });
+
+  it("are bit-identical across row splits and within the plain kernels' float32 error bound of the exact product", () => {
+    const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64");
+    const env = { ...process.env, RELAXED: b64(buildKernelModule({ shared: false, relaxed: true })), PLAIN: b64(buildKernelModule({ shared: false })) };
+    const r = spawnSync(process.execPath, ["--experimental-wasm-relaxed-simd", "-e", child], { env, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    const rows = JSON.parse(r.stdout) as { layout: string; same: boolean; errRelaxed: number; errPlain: number; k: number }[];
+    expect(rows).toHaveLength(6);
+    for (const row of rows) {
+      expect(row.same, `${row.layout} k=${row.k}`).toBe(true);
+      const gamma = (row.k + 2) * 2 ** -24; // the bound of a float32 sum of k products, each rounded
+      expect(row.errRelaxed, `${row.layout} k=${row.k}`).toBeLessThanOrEqual(gamma);
+      expect(row.errPlain, `${row.layout} k=${row.k}`).toBeLessThanOrEqual(gamma);
     }
   });
 });

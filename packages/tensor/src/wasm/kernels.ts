@@ -26,10 +26,16 @@ export const DEFAULT_BLOCKING: Readonly<Record<GemmLayout, GemmBlocking>> = {
   nt: { rows: 4, cols: 2, order: "ij" },
 };
 
-/** Options of the kernel module: the memory import's kind and, for tuning, the gemm blockings. */
+/** Options of the kernel module: the memory import's kind, relaxed SIMD, and, for tuning, the gemm blockings. */
 export interface KernelModuleOptions {
   /** Import `env.memory` as a shared memory (for worker threads); it must then be created `shared: true`. */
   readonly shared: boolean;
+  /**
+   * The gemms' multiply-adds as `f32x4.relaxed_madd` (fused where the CPU has FMA; default false: `f32x4.mul` then
+   * `f32x4.add`, bit-stable everywhere). Either way each element's order of operations does not depend on the row
+   * split, so results stay bit-identical across thread counts; Adam keeps the plain instructions.
+   */
+  readonly relaxed?: boolean;
   readonly blocking?: Partial<Record<GemmLayout, GemmBlocking>>;
 }
 
@@ -133,7 +139,7 @@ function emitStoreRow(f: FunctionBuilder, accumulate: Local, ptr: Local, values:
  * lane of an accumulator is one element of C summed over p = 0…k−1 in order, in f32 without fused multiply-add:
  * the result of each element is the same whatever the tile it falls in, hence whatever the row split.
  */
-function buildGemmBroadcastA(layout: "nn" | "tn", blocking: GemmBlocking): FunctionBuilder {
+function buildGemmBroadcastA(layout: "nn" | "tn", blocking: GemmBlocking, relaxed: boolean): FunctionBuilder {
   const ctx = gemmContext();
   const { f, m, n, k, a, b, c, accumulate, i, j } = ctx;
   const { rows: mr, cols: nv, unroll = 1 } = blocking;
@@ -200,7 +206,10 @@ function buildGemmBroadcastA(layout: "nn" | "tn", blocking: GemmBlocking): Funct
       for (let v = 0; v < vecs; v++) f.localGet(pb).v128Load(16 * v).localSet(bv[v]!);
       for (let r = 0; r < rows; r++) {
         f.localGet(aPtr(r)).v128Load32Splat(aOffset(r, t)).localSet(splat);
-        for (let v = 0; v < vecs; v++) f.localGet(acc(r, v)).localGet(splat).localGet(bv[v]!).f32x4Mul().f32x4Add().localSet(acc(r, v));
+        for (let v = 0; v < vecs; v++) {
+          if (relaxed) f.localGet(splat).localGet(bv[v]!).localGet(acc(r, v)).f32x4RelaxedMadd().localSet(acc(r, v));
+          else f.localGet(acc(r, v)).localGet(splat).localGet(bv[v]!).f32x4Mul().f32x4Add().localSet(acc(r, v));
+        }
       }
     });
     for (let r = 0; r < rows; r++) {
@@ -238,7 +247,7 @@ function buildGemmBroadcastA(layout: "nn" | "tn", blocking: GemmBlocking): Funct
  * partial sums (lane l sums p ≡ l mod 4 over p < k − k mod 4), reduced as (l0 + l1) + (l2 + l3), then the last
  * k mod 4 products are added in order. That order depends only on p, so row splits give identical results.
  */
-function buildGemmNT(blocking: GemmBlocking): FunctionBuilder {
+function buildGemmNT(blocking: GemmBlocking, relaxed: boolean): FunctionBuilder {
   const ctx = gemmContext();
   const { f, n, k, a, b, c, accumulate, i, j } = ctx;
   const { rows: mr, cols: nr, unroll = 1 } = blocking;
@@ -280,7 +289,10 @@ function buildGemmNT(blocking: GemmBlocking): FunctionBuilder {
           for (let q = 0; q < cols; q++) f.localGet(pb[q]!).v128Load(16 * t).localSet(bv[q]!);
           for (let r = 0; r < rows; r++) {
             f.localGet(pa[r]!).v128Load(16 * t).localSet(av);
-            for (let q = 0; q < cols; q++) f.localGet(acc(r, q)).localGet(av).localGet(bv[q]!).f32x4Mul().f32x4Add().localSet(acc(r, q));
+            for (let q = 0; q < cols; q++) {
+              if (relaxed) f.localGet(av).localGet(bv[q]!).localGet(acc(r, q)).f32x4RelaxedMadd().localSet(acc(r, q));
+              else f.localGet(acc(r, q)).localGet(av).localGet(bv[q]!).f32x4Mul().f32x4Add().localSet(acc(r, q));
+            }
           }
         }
         advance(16 * copies);
@@ -395,15 +407,15 @@ function buildAdam(): FunctionBuilder {
 }
 
 /** The kernel module's bytes: `env.memory` imported (shared or not) and the functions of `KernelExports`. */
-export function buildKernelModule({ shared, blocking = {} }: KernelModuleOptions): Uint8Array {
+export function buildKernelModule({ shared, relaxed = false, blocking = {} }: KernelModuleOptions): Uint8Array {
   const mod = new ModuleBuilder();
   mod.importMemory(shared
     ? { module: "env", name: "memory", minPages: 0, maxPages: 65536, shared: true }
     : { module: "env", name: "memory", minPages: 0, shared: false });
   const pick = (layout: GemmLayout): GemmBlocking => blocking[layout] ?? DEFAULT_BLOCKING[layout];
-  mod.addFunction(buildGemmBroadcastA("nn", pick("nn")), "gemm_nn");
-  mod.addFunction(buildGemmNT(pick("nt")), "gemm_nt");
-  mod.addFunction(buildGemmBroadcastA("tn", pick("tn")), "gemm_tn");
+  mod.addFunction(buildGemmBroadcastA("nn", pick("nn"), relaxed), "gemm_nn");
+  mod.addFunction(buildGemmNT(pick("nt"), relaxed), "gemm_nt");
+  mod.addFunction(buildGemmBroadcastA("tn", pick("tn"), relaxed), "gemm_tn");
   mod.addFunction(buildAdam(), "adam");
   return mod.toBytes();
 }
