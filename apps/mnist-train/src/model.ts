@@ -42,11 +42,6 @@ export function buildCnn(generator: Generator): Sequential {
 /** What a checkpoint's tensors are the weights of. */
 export type Architecture = { readonly model: "mlp"; readonly hidden: number } | { readonly model: "cnn" };
 
-const CNN_SHAPES: Readonly<Record<string, readonly number[]>> = {
-  "0.weight": [32, 1, 3, 3], "0.bias": [32], "2.weight": [64, 32, 3, 3], "2.bias": [64],
-  "7.weight": [128, 9216], "7.bias": [128], "10.weight": [10, 128], "10.bias": [10],
-};
-
 /**
  * The architecture of a state dict: the CNN when `0.weight` is a [32, 1, 3, 3] kernel, the MLP (with its hidden
  * width) when it is [hidden, 784]; null for anything else. Only `0.weight` decides; loading checks the rest.
@@ -54,7 +49,7 @@ const CNN_SHAPES: Readonly<Record<string, readonly number[]>> = {
 export function architectureOf(weights: StateDict): Architecture | null {
   const w = weights["0.weight"]?.shape;
   if (w === undefined) return null;
-  if (w.length === 4 && w.every((d, i) => d === CNN_SHAPES["0.weight"]![i])) return { model: "cnn" };
+  if (w.length === 4 && w[0] === 32 && w[1] === 1 && w[2] === 3 && w[3] === 3) return { model: "cnn" };
   if (w.length === 2 && w[1] === IMAGE_SIZE && w[0]! >= 1) return { model: "mlp", hidden: w[0]! };
   return null;
 }
