@@ -12,7 +12,7 @@ import { readCheckpoint, writeCheckpoint, type Checkpoint, type RunState } from 
 import { limitData, loadData, parseLimit, type LoadDataOptions } from "./data.js";
 import { color, columns, err, Failure, out, st, stop, STOPS, Stopped, type StopReason } from "./io.js";
 import {
-  architectureOf, buildNet, CNN_NORMALIZE, countParameters, describeNet, IMAGE_SIZE, type Architecture, type Net,
+  architectureOf, buildNet, CNN_NORMALIZE, countParameters, describeNet, IMAGE_SIZE, sequentialKeys, type Architecture, type Net,
 } from "./model.js";
 import { epochProgress, formatDuration } from "./progress.js";
 import { describeLabel, predictImage, renderDigit, topK } from "./predict.js";
@@ -48,7 +48,8 @@ function setUpKernels(o: { threads?: number | undefined; backend?: "js" | "wasm"
 /** Reads a checkpoint; any failure names the flag and the user's path. */
 function openCheckpoint(flag: string, path: string, withOptimizer: boolean): Checkpoint {
   try {
-    return readCheckpoint(path, { withOptimizer });
+    const ckpt = readCheckpoint(path, { withOptimizer });
+    return { ...ckpt, model: sequentialKeys(ckpt.model) }; // main.py's Net from PyTorch: the Sequential's keys
   } catch (e) {
     const reason = (e as Error).message.replace(/^loadSafetensors: /, "");
     throw new Failure(`${flag} ${path} cannot be read as a checkpoint: ${reason}`);
@@ -62,7 +63,8 @@ function architectureFrom(ckpt: Checkpoint, flag: string, path: string): Archite
     throw new Failure(`${flag} ${path} does not hold the weights of Linear(784, hidden) → ReLU → Linear(hidden, 10) or of the CNN ` +
       "(no 0.weight [hidden, 784] or [32, 1, 3, 3])");
   }
-  const recorded = ckpt.run?.options["model"] ?? "mlp"; // an MLP's metadata names no model
+  if (ckpt.run === null) return arch; // weights only (from PyTorch): they say what they are
+  const recorded = ckpt.run.options["model"] ?? "mlp"; // an MLP's metadata names no model
   if (recorded !== arch.model) {
     throw new Failure(`${flag} ${path} records the model ${String(recorded)} but holds the weights of the ${arch.model === "cnn" ? "CNN" : "MLP"}`);
   }

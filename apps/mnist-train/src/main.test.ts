@@ -694,6 +694,19 @@ describe("--model cnn (pytorch/examples' MNIST CNN) on the embedded default", ()
     expect(probs.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(100.01);
   });
 
+  it("--eval and predict take a checkpoint of main.py's Net from PyTorch (keys conv1.*, …, fc2.*) as the CNN", () => {
+    const names: Record<string, string> = { 0: "conv1", 2: "conv2", 7: "fc1", 10: "fc2" };
+    const tensors = loadSafetensors(readFileSync(ckpt)).tensors;
+    const net = join(dir, "net.safetensors");
+    writeFileSync(net, saveSafetensors(Object.fromEntries(Object.entries(tensors).map(([k, t]) => [`${names[k.split(".")[0]!]!}.${k.split(".")[1]!}`, t]))));
+    const ev = cnn(["--eval", net]);
+    expect(ev.code, ev.stderr).toBe(0);
+    expect(ev.stderr).toContain(`note: ${net} does not record its dataset: using mnist (the default; set it with --dataset)`);
+    const acc = (s: string) => /test loss (\d\.\d{4}), test accuracy (\d+\.\d\d)%/.exec(s)!.slice(1);
+    expect(acc(ev.stdout)).toEqual(acc(cnn(["--eval", ckpt]).stdout));
+    expect(ev.stdout).toContain(`checkpoint ${net} (MNIST, CNN): test loss`);
+  });
+
   it("--override --lr restarts the CNN's schedule from the new rate", () => {
     const r = cnn(["--epochs", "3", "--resume", ckpt, "--lr", "0.5", "--override"]);
     expect(r.code, r.stderr).toBe(0);
@@ -712,6 +725,15 @@ describe("--model cnn (pytorch/examples' MNIST CNN) on the embedded default", ()
     expect(r.code, r.stderr).toBe(2);
     expect(expectShort(r.stderr)[0]).toContain(message);
     expect(r.stdout).toBe("");
+  });
+
+  it("a checkpoint whose metadata names another model than its weights is refused (exit 1)", () => {
+    const cnnMeta = loadSafetensors(readFileSync(ckpt)).metadata;
+    const forged = join(dir, "forged.safetensors");
+    writeFileSync(forged, saveSafetensors(loadSafetensors(readFileSync(weightsOnly)).tensors, cnnMeta));
+    const r = cnn(["--eval", forged]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(expectShort(r.stderr)).toEqual([`mnist-train: --eval ${forged} records the model cnn but holds the weights of the MLP`]);
   });
 
   it("a run on limited data is another run: resuming it on all the data needs --override", () => {

@@ -10,7 +10,9 @@ import { crossEntropy, type StateDict } from "@tsgrad/nn";
 import { Adadelta, StepLR } from "@tsgrad/optim";
 import { DataLoader, parseIdx } from "@tsgrad/data";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint.js";
-import { architectureOf, buildCnn, buildNet, CNN_NORMALIZE, countParameters, describeNet, IMAGE_SIZE, type Net } from "./model.js";
+import {
+  architectureOf, buildCnn, buildNet, CNN_NORMALIZE, countParameters, describeNet, IMAGE_SIZE, sequentialKeys, type Net,
+} from "./model.js";
 import { evaluate, pixelTable, trainEpoch, type Split } from "./train.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mnist-train-model-"));
@@ -93,6 +95,19 @@ describe("the CNN is main.py's Net", () => {
     ]);
     expect(countParameters(model)).toBe(1_199_882);
     expect(describeNet({ model: "cnn" }, 1_199_882)).toMatch(/^Conv2d\(1→32, 3×3\) → ReLU → .* → LogSoftmax, 1,199,882 parameters$/);
+  });
+
+  it("sequentialKeys renames main.py's Net's keys, and leaves any other state dict alone", () => {
+    const seq = buildCnn(new Generator(1)).stateDict();
+    const net: StateDict = Object.fromEntries(Object.entries(seq).map(([k, t]) => [k.replace(/^(\d+)\./, (_, i: string) => `${{ 0: "conv1", 2: "conv2", 7: "fc1", 10: "fc2" }[i]!}.`), t]));
+    expect(Object.keys(net)).toEqual(["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]);
+    const renamed = sequentialKeys(net);
+    expect(Object.keys(renamed)).toEqual(Object.keys(seq));
+    for (const k of Object.keys(seq)) expect(renamed[k]).toBe(seq[k]);
+    expect(sequentialKeys(seq)).toBe(seq);
+    const mlp = buildNet("mlp", 8, new Generator(1)).module.stateDict();
+    expect(sequentialKeys(mlp)).toBe(mlp);
+    expect(sequentialKeys({ ...net, extra: seq["0.bias"]! })).not.toHaveProperty("0.weight");
   });
 
   it("architectureOf reads the model from the weights", () => {

@@ -54,6 +54,20 @@ export function architectureOf(weights: StateDict): Architecture | null {
   return null;
 }
 
+/** main.py's `Net` field → the index of the same layer in the CNN's `Sequential`. */
+const NET_LAYERS: Readonly<Record<string, string>> = { conv1: "0", conv2: "2", fc1: "7", fc2: "10" };
+
+/**
+ * The weights of main.py's `Net` (`conv1.weight`, …, `fc2.bias`: a PyTorch checkpoint of it, converted to
+ * safetensors) under the Sequential's keys (`0.weight`, …, `10.bias`); any other state dict as it is.
+ */
+export function sequentialKeys(weights: StateDict): StateDict {
+  const keys = Object.keys(weights);
+  const isNet = keys.length > 0 && keys.every((k) => /^(conv1|conv2|fc1|fc2)\.(weight|bias)$/.test(k));
+  if (!isNet) return weights;
+  return Object.fromEntries(keys.map((k) => [`${NET_LAYERS[k.split(".")[0]!]!}.${k.split(".")[1]!}`, weights[k]!]));
+}
+
 /** A model of either kind with what training and evaluation need to know about it. */
 export interface Net {
   readonly kind: ModelKind;
