@@ -708,10 +708,11 @@ describe("--model cnn (pytorch/examples' MNIST CNN) on the embedded default", ()
   });
 
   it("--override --lr restarts the CNN's schedule from the new rate", () => {
-    const r = cnn(["--epochs", "3", "--resume", ckpt, "--lr", "0.5", "--override"]);
+    const r = cnn(["--epochs", "2", "--resume", ckpt, "--lr", "0.5", "--override"]); // what it would train with
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("optimizer: Adadelta(lr=0.5), StepLR(step_size=1, gamma=0.7)");
     expect(r.stdout).toContain(`resumed:   ${ckpt} at epoch 2, learning rate now ${0.5 * 0.7 * 0.7}`);
+    expect(r.stdout).toContain("nothing to do: the checkpoint has 2 epochs and --epochs is 2");
   });
 
   it.each([
