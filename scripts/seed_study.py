@@ -14,7 +14,8 @@ Usage (Debian: apt-get install python3-torch; build the app first with
     /usr/bin/python3 scripts/seed_study.py --data-dir /usr/share/datasets/fashion-mnist --seeds 1-40
     /usr/bin/python3 scripts/seed_study.py --seeds 1-100 --ten-epoch-seeds 1-5 --rounding-seeds 1-10 \\
         --tsgrad before=/tmp/mnist-train.before.mjs --tsgrad after=apps/mnist-train/dist/mnist-train.mjs
-Results are cached per run in --work (rerunning picks up where it stopped; --fresh starts over). numpy only (it comes
+--model cnn studies pytorch/examples' MNIST CNN instead (main.py's settings in both systems; no initial-weight
+statistics). Results are cached per run in --work (rerunning picks up where it stopped; --fresh starts over). numpy only (it comes
 with torch); no scipy: the distribution functions are below.
 """
 import argparse
@@ -152,6 +153,7 @@ def run_one(job, args):
     """Runs one (system, seed, epochs, backend) unless its metrics are cached; returns the list of epoch records."""
     label, path, seed, epochs, backend = job
     tag = f"{label}-{backend}-e{epochs}-s{seed}" if backend else f"{label}-e{epochs}-s{seed}"
+    tag = tag if args.model == "mlp" else f"{args.model}-{tag}"
     metrics = os.path.join(args.work, tag + ".jsonl")
     if os.path.exists(metrics):
         records = [json.loads(line) for line in open(metrics) if line.strip()]
@@ -161,9 +163,9 @@ def run_one(job, args):
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     if label == PYTORCH:
         cmd = [sys.executable, os.path.join(ROOT, "scripts", "pytorch_reference.py"), args.data_dir,
-               "--epochs", str(epochs), "--seed", str(seed), "--threads", "1", "--metrics", metrics]
+               "--model", args.model, "--epochs", str(epochs), "--seed", str(seed), "--threads", "1", "--metrics", metrics]
     else:
-        cmd = ["node", path, "--dataset", args.dataset, "--data-dir", args.data_dir, "--epochs", str(epochs),
+        cmd = ["node", path, "--model", args.model, "--dataset", args.dataset, "--data-dir", args.data_dir, "--epochs", str(epochs),
                "--seed", str(seed), "--threads", "1", "--quiet", "--no-download", "--metrics", metrics]
         if backend:
             cmd += ["--backend", backend]
@@ -328,6 +330,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
     parser.add_argument("--dataset", default="fashion-mnist", choices=["mnist", "fashion-mnist"])
+    parser.add_argument("--model", default="mlp", choices=["mlp", "cnn"], help="the MLP (default) or main.py's CNN")
     parser.add_argument("--seeds", default="1-40", help="one-epoch seeds, e.g. 1-40 (default)")
     parser.add_argument("--ten-epoch-seeds", default="", help="seeds to train for 10 epochs too, e.g. 1-5")
     parser.add_argument("--rounding-seeds", default="",
@@ -363,8 +366,9 @@ def main():
     print(f"seed study: {len(jobs)} runs, {args.jobs} at a time, cached in {args.work}", file=sys.stderr, flush=True)
     results = run_all(jobs, args)
 
-    print(f"Seed study: {args.dataset} from {args.data_dir}; Linear(784,128) → ReLU → Linear(128,10), CrossEntropyLoss,"
-          " Adam(lr=1e-3), batch 64, shuffled; one thread each; tsgrad builds: "
+    model = ("Linear(784,128) → ReLU → Linear(128,10), CrossEntropyLoss, Adam(lr=1e-3)" if args.model == "mlp" else
+             "main.py's CNN, nll_loss, Adadelta(lr=1.0), StepLR(gamma=0.7), Normalize")
+    print(f"Seed study: {args.dataset} from {args.data_dir}; {model}, batch 64, shuffled; one thread each; tsgrad builds: "
           + ", ".join(f"{label} = {os.path.relpath(p, ROOT)}" for label, p in builds))
     for epochs, ss in ((1, seeds), (10, ten)):
         if not ss:
@@ -405,7 +409,10 @@ def main():
         print(f"  difference js − wasm: mean {diff.mean():+.2f}, sd {diff.std(ddof=1):.2f} pts, largest "
               f"{np.abs(diff).max():.2f}; i.e. rounding alone moves one run by sd {diff.std(ddof=1) / math.sqrt(2):.2f}"
               f" pts, against {sd_all:.2f} pts between seeds")
-    if not args.no_init:
+    seconds = {label: [r["seconds"] for s in seeds for r in results[(label, paths.get(label), s, 1, None)][-1:]] for label in systems}
+    print("\nSeconds per epoch (training and test; runs side by side, " + f"{args.jobs} at a time): " + "; ".join(
+        f"{label} median {np.median(v):.1f} [{min(v):.1f}–{max(v):.1f}]" for label, v in seconds.items()))
+    if not args.no_init and args.model == "mlp":
         print_init(init_stats(seeds), seeds)
 
 

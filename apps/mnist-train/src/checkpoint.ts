@@ -4,7 +4,7 @@ import { existsSync, readFileSync, readdirSync, renameSync, rmSync } from "node:
 import { basename, dirname, extname, join } from "node:path";
 import { Tensor, type GeneratorState } from "@tsgrad/tensor";
 import { loadSafetensors, saveSafetensors, type StateDict } from "@tsgrad/nn";
-import type { OptimizerStateDict } from "@tsgrad/optim";
+import type { OptimizerStateDict, SchedulerStateDict } from "@tsgrad/optim";
 import { writeFileAtomic } from "@tsgrad/data/node";
 import type { EpochRecord } from "./report.js";
 
@@ -20,7 +20,11 @@ export interface RunState {
   /** The generator now (at an epoch boundary) and when the partial epoch's permutation was drawn. */
   readonly generator: GeneratorState;
   readonly epochStartGenerator: GeneratorState | null;
-  /** The options that shape the run (hidden, batch size, lr, seed, dataset). */
+  /**
+   * The options that shape the run: the MLP's hidden, batch size, lr, seed, dataset, training images (no `model` key:
+   * an MLP's metadata is as before there was a CNN); the CNN's `model: "cnn"`, the same but hidden, and its fixed
+   * settings (`gamma`, `stepSize`, `normalizeMean`, `normalizeStd`, `testBatchSize`).
+   */
   readonly options: Readonly<Record<string, string | number | boolean>>;
   /** Per-epoch metrics so far, so that metrics files and reports survive a resume (no timings: same seed, same bytes). */
   readonly history: readonly Omit<EpochRecord, "seconds">[];
@@ -31,6 +35,8 @@ export interface Checkpoint {
   readonly model: StateDict;
   readonly run: RunState | null;
   readonly optimizer: OptimizerStateDict | null;
+  /** The learning-rate scheduler's state (the CNN's StepLR), kept in the optimizer file; null for the MLP. */
+  readonly scheduler: SchedulerStateDict | null;
 }
 
 const FORMAT = "tsgrad-mnist-train/1";
@@ -75,14 +81,17 @@ export function decodeOptimizer(tensors: Readonly<Record<string, Tensor>>, metad
 }
 
 /**
- * Writes the optimizer file under a temporary name, then the model file (atomically: the commit point, holding the
- * optimizer file's hash), then renames the optimizer file into place. A kill at any moment leaves the previous
- * checkpoint, or the new model file with its optimizer state still under the temporary name, which
- * {@link readCheckpoint} renames into place.
+ * Writes the optimizer file (with the scheduler's state, when there is one) under a temporary name, then the model
+ * file (atomically: the commit point, holding the optimizer file's hash), then renames the optimizer file into place.
+ * A kill at any moment leaves the previous checkpoint, or the new model file with its optimizer state still under the
+ * temporary name, which {@link readCheckpoint} renames into place.
  */
-export function writeCheckpoint(path: string, model: StateDict, run: RunState, optimizer: OptimizerStateDict): void {
+export function writeCheckpoint(
+  path: string, model: StateDict, run: RunState, optimizer: OptimizerStateDict, scheduler: SchedulerStateDict | null = null,
+): void {
   const opt = encodeOptimizer(optimizer);
-  const optBytes = saveSafetensors(opt.tensors, { format: `${FORMAT}/optimizer`, ...opt.metadata });
+  const schedulerMetadata: Record<string, string> = scheduler === null ? {} : { scheduler: JSON.stringify(scheduler) };
+  const optBytes = saveSafetensors(opt.tensors, { format: `${FORMAT}/optimizer`, ...opt.metadata, ...schedulerMetadata });
   const hash = fnv1a(optBytes);
   const optFinal = optimizerPath(path);
   const optPending = pendingPath(optFinal, hash);
@@ -116,7 +125,7 @@ export function readCheckpoint(path: string, { withOptimizer = true } = {}): Che
   if (!existsSync(path)) throw new Error(`checkpoint ${path} does not exist`);
   const file = loadSafetensors(readFileSync(path));
   const md = file.metadata;
-  if (md["format"] !== FORMAT) return { model: file.tensors, run: null, optimizer: null };
+  if (md["format"] !== FORMAT) return { model: file.tensors, run: null, optimizer: null, scheduler: null };
   const run: RunState = {
     epoch: Number(md["epoch"]),
     batchesDone: Number(md["batchesDone"]),
@@ -127,7 +136,7 @@ export function readCheckpoint(path: string, { withOptimizer = true } = {}): Che
     options: JSON.parse(md["options"] ?? "{}") as Record<string, string | number | boolean>,
     history: JSON.parse(md["history"] ?? "[]") as Omit<EpochRecord, "seconds">[],
   };
-  if (!withOptimizer) return { model: file.tensors, run, optimizer: null };
+  if (!withOptimizer) return { model: file.tensors, run, optimizer: null, scheduler: null };
   const optFinal = optimizerPath(path);
   const hash = md["optimizerHash"] ?? "";
   const pending = pendingPath(optFinal, hash);
@@ -138,7 +147,8 @@ export function readCheckpoint(path: string, { withOptimizer = true } = {}): Che
     throw new Error(`the optimizer state ${optFinal} does not belong to ${path} (hash ${fnv1a(optBytes)}, expected ${hash})`);
   }
   const opt = loadSafetensors(optBytes, { name: optFinal }); // the checkpoint itself is named by the caller
-  return { model: file.tensors, run, optimizer: decodeOptimizer(opt.tensors, opt.metadata) };
+  const scheduler = opt.metadata["scheduler"] === undefined ? null : (JSON.parse(opt.metadata["scheduler"]) as SchedulerStateDict);
+  return { model: file.tensors, run, optimizer: decodeOptimizer(opt.tensors, opt.metadata), scheduler };
 }
 
 /** Removes what killed runs left beside the checkpoint: temporary and uncommitted optimizer files. */

@@ -1,6 +1,6 @@
 // Command-line parsing: defaults, the flags typed (kept apart from defaults), -h, negative numbers and usage errors.
 import { describe, expect, it } from "vitest";
-import { helpText, parseCli, RUN_DEFAULTS, UsageError, type TrainOptions } from "./cli.js";
+import { helpText, MODEL_DEFAULTS, parseCli, RUN_DEFAULTS, runDefaults, UsageError, type TrainOptions } from "./cli.js";
 
 const train = (argv: string[]): TrainOptions => {
   const o = parseCli(argv);
@@ -11,10 +11,12 @@ const train = (argv: string[]): TrainOptions => {
 describe("parseCli", () => {
   it("fills PyTorch's classic run by default and records that no run setting was typed", () => {
     const o = train([]);
-    expect({ dataset: o.dataset, hidden: o.hidden, batchSize: o.batchSize, lr: o.lr, seed: o.seed }).toEqual(RUN_DEFAULTS);
-    expect(RUN_DEFAULTS).toEqual({ dataset: "mnist", hidden: 128, batchSize: 64, lr: 0.001, seed: 1 });
+    expect({ model: o.model, dataset: o.dataset, hidden: o.hidden, batchSize: o.batchSize, lr: o.lr, seed: o.seed }).toEqual(RUN_DEFAULTS);
+    expect(RUN_DEFAULTS).toEqual({ model: "mlp", dataset: "mnist", hidden: 128, batchSize: 64, lr: 0.001, seed: 1 });
     expect(o.given).toEqual({});
-    expect(o.epochs).toBe(10);
+    expect(o.epochs).toBeUndefined(); // the model's default, known once a checkpoint (if any) is read
+    expect(MODEL_DEFAULTS.mlp.epochs).toBe(10);
+    expect(o.dryRun).toBe(false);
     expect(o.override).toBe(false);
     expect(o.verbose).toBe(false);
   });
@@ -24,6 +26,23 @@ describe("parseCli", () => {
     expect(o.given).toEqual({ lr: 0.001, dataset: "fashion-mnist", batchSize: 32 });
     expect(o.batchSize).toBe(32);
     expect(o.hidden).toBe(128);
+  });
+
+  it("--model cnn is main.py's run: Adadelta's lr 1.0 and 14 epochs by default", () => {
+    const o = train(["--model", "cnn"]);
+    expect({ model: o.model, lr: o.lr, batchSize: o.batchSize, seed: o.seed }).toEqual({ model: "cnn", lr: 1, batchSize: 64, seed: 1 });
+    expect(runDefaults("cnn")).toEqual({ ...RUN_DEFAULTS, model: "cnn", lr: 1 });
+    expect(MODEL_DEFAULTS.cnn).toEqual({ lr: 1, epochs: 14 });
+    expect(o.given).toEqual({ model: "cnn" });
+    expect(train(["--model", "cnn", "--lr", "0.5", "--epochs", "2"])).toMatchObject({ lr: 0.5, epochs: 2 });
+    expect(train(["--dry-run", "--model", "cnn"]).dryRun).toBe(true);
+  });
+
+  it("--help shows both models' defaults side by side", () => {
+    for (const text of ["--model NAME", "(default: mlp)", "(default: 10; cnn: 14)", "(default: 0.001; cnn: 1.0)", "--dry-run",
+      "Adadelta(lr=1.0), StepLR(step_size=1, gamma=0.7)", "Normalize((0.1307,), (0.3081,)), test batch 1000, 14 epochs"]) {
+      expect(helpText).toContain(text);
+    }
   });
 
   it("takes -h and --help, for training and predict", () => {
@@ -79,6 +98,13 @@ describe("parseCli", () => {
     [["--eval", "c", "--epochs", "3"], "--epochs has no effect with --eval (it evaluates a checkpoint and trains nothing)"],
     [["--eval", "c", "--report", "r.html"], "--report has no effect with --eval (it evaluates a checkpoint and trains nothing)"],
     [["--override"], "--override only applies with --resume or --eval (or to predict): there is no checkpoint to override"],
+    [["--model", "resnet"], '--model must be mlp or cnn, got "resnet"'],
+    [["--model", "cnn", "--hidden", "64"], "--hidden 64 applies to --model mlp only: the CNN has no hidden width to set (leave --hidden out)"],
+    [["--dry-run", "--save", "s"], "--save cannot be used with --dry-run: a dry run trains one batch of a new run and saves no checkpoint"],
+    [["--dry-run", "--resume", "r"], "--resume cannot be used with --dry-run: a dry run trains one batch of a new run and saves no checkpoint"],
+    [["--dry-run", "--epochs", "3"], "--epochs cannot be used with --dry-run: a dry run trains one batch of a new run and saves no checkpoint"],
+    [["--eval", "c", "--dry-run"], "--dry-run has no effect with --eval (it evaluates a checkpoint and trains nothing)"],
+    [["predict", "--checkpoint", "c", "--model", "cnn"], "Unknown option '--model'"],
   ])("%j is a usage error: %s", (argv, message) => {
     expect(() => parseCli(argv)).toThrow(UsageError);
     try {

@@ -1,5 +1,6 @@
 // Command-line options: the parseArgs spec, validation into typed options, and the --help text.
 import { parseArgs } from "node:util";
+import type { ModelKind } from "./model.js";
 
 /** A bad command line: printed as one line plus a hint, exit code 2, never a stack trace. */
 export class UsageError extends Error {
@@ -10,19 +11,32 @@ export type DatasetName = "mnist" | "fashion-mnist";
 
 /** What defines a run: a checkpoint records these, and `--resume`, `--eval` and `predict` take them from it. */
 export interface RunSettings {
+  readonly model: ModelKind;
   readonly dataset: DatasetName;
+  /** The MLP's hidden width (the CNN has none: its value is then unused). */
   readonly hidden: number;
   readonly batchSize: number;
   readonly lr: number;
   readonly seed: number;
 }
 
-/** The settings of a new run when no flag says otherwise. */
-export const RUN_DEFAULTS: RunSettings = { dataset: "mnist", hidden: 128, batchSize: 64, lr: 1e-3, seed: 1 };
+/** The settings of a new run when no flag says otherwise (the MLP's; {@link runDefaults} gives either model's). */
+export const RUN_DEFAULTS: RunSettings = { model: "mlp", dataset: "mnist", hidden: 128, batchSize: 64, lr: 1e-3, seed: 1 };
+
+/** What differs between the two models' reference runs: the learning rate and the number of epochs. */
+export const MODEL_DEFAULTS: Readonly<Record<ModelKind, { readonly lr: number; readonly epochs: number }>> = {
+  mlp: { lr: 1e-3, epochs: 10 },
+  cnn: { lr: 1.0, epochs: 14 },
+};
+
+/** The default settings of a run of `model`. */
+export function runDefaults(model: ModelKind): RunSettings {
+  return { ...RUN_DEFAULTS, model, lr: MODEL_DEFAULTS[model].lr };
+}
 
 /** The CLI flag of each run setting. */
 export const RUN_FLAGS: Readonly<Record<keyof RunSettings, string>> = {
-  dataset: "--dataset", hidden: "--hidden", batchSize: "--batch-size", lr: "--lr", seed: "--seed",
+  model: "--model", dataset: "--dataset", hidden: "--hidden", batchSize: "--batch-size", lr: "--lr", seed: "--seed",
 };
 
 /** Where the data comes from (paths as the user typed them). */
@@ -36,7 +50,10 @@ export interface DataOptions {
 /** Options of a training run (and of `--eval`). */
 export interface TrainOptions extends RunSettings, DataOptions {
   readonly command: "train";
-  readonly epochs: number;
+  /** `--epochs`; undefined: the model's default (10 for the MLP, 14 for the CNN), known once a checkpoint is read. */
+  readonly epochs: number | undefined;
+  /** One training batch and one test batch, then stop (main.py's `--dry-run`); nothing is saved. */
+  readonly dryRun: boolean;
   /** The run settings typed on the command line (the others are defaults, or come from a checkpoint). */
   readonly given: Partial<RunSettings>;
   /** Let flags replace what a checkpoint records (where that makes sense: see {@link helpText}). */
@@ -81,11 +98,13 @@ const common: Record<string, Spec> = {
 };
 
 const trainSpec: Record<string, Spec> = {
-  epochs: { type: "string", value: "N", default: "10", help: "total number of epochs (also when resuming)" },
+  model: { type: "string", value: "NAME", default: "mlp", help: "mlp, or cnn (pytorch/examples' MNIST CNN; see above)" },
+  epochs: { type: "string", value: "N", default: "10; cnn: 14", help: "total number of epochs (also when resuming)" },
   "batch-size": { type: "string", value: "N", default: "64", help: "images per training step" },
-  lr: { type: "string", value: "X", default: "0.001", help: "Adam learning rate" },
-  hidden: { type: "string", value: "N", default: "128", help: "width of the hidden layer" },
-  seed: { type: "string", value: "N", default: "1", help: "seed of the initialisation and the shuffling" },
+  lr: { type: "string", value: "X", default: "0.001; cnn: 1.0", help: "learning rate of Adam (mlp) or Adadelta (cnn)" },
+  hidden: { type: "string", value: "N", default: "128", help: "width of the MLP's hidden layer" },
+  seed: { type: "string", value: "N", default: "1", help: "seed of the initialisation, the shuffling and the dropout" },
+  "dry-run": { type: "boolean", default: "false", help: "one training batch and one test batch, then stop (main.py's --dry-run); saves nothing" },
   threads: { type: "string", value: "N", default: "number of cores", help: "threads for the large matrix products" },
   backend: { type: "string", value: "NAME", default: "wasm where SIMD runs, else js", help: "matrix-product kernels: wasm (SIMD) or js" },
   ...common,
@@ -120,8 +139,13 @@ function helpBlock(spec: Record<string, Spec>): string {
 export const helpText = `Usage: mnist-train [options]
        mnist-train predict --checkpoint PATH [--index I] [data options]
 
-Trains Linear(784, hidden) → ReLU → Linear(hidden, 10) with cross-entropy and Adam on MNIST or Fashion-MNIST
-(batch 64, shuffled, pixels/255 by default: PyTorch's classic MNIST run).
+Trains one of two models on MNIST or Fashion-MNIST, with the settings of PyTorch's reference runs by default:
+  --model mlp (default): Linear(784, hidden) → ReLU → Linear(hidden, 10), cross-entropy, Adam(lr=0.001), batch 64,
+    shuffled, pixels/255, 10 epochs (PyTorch's classic MNIST run);
+  --model cnn: pytorch/examples' mnist/main.py: Conv2d(1, 32, 3) → ReLU → Conv2d(32, 64, 3) → ReLU → max_pool2d(2)
+    → Dropout(0.25) → flatten → Linear(9216, 128) → ReLU → Dropout(0.5) → Linear(128, 10) → log_softmax, nll_loss,
+    Adadelta(lr=1.0), StepLR(step_size=1, gamma=0.7) after each epoch, batch 64, shuffled, pixels/255 then
+    Normalize((0.1307,), (0.3081,)), test batch 1000, 14 epochs.
 
 Training options:
 ${helpBlock(trainSpec)}
@@ -129,14 +153,19 @@ ${helpBlock(trainSpec)}
 predict options:
 ${helpBlock(predictSpec)}
 
-A checkpoint defines its run. --resume, --eval and predict take the dataset, the hidden width, the batch size, the
-seed and the learning rate from it (and --resume checks that the training split has as many images as the run's);
-a flag that contradicts the checkpoint is an error. --override lets --dataset, --batch-size and --lr (and a training
-split of another size) win instead: with --resume the new epochs then use them (at an epoch boundary only, except
---lr), and --eval / predict score the weights on the --dataset given. The hidden width (fixed by the weights) and
-the seed (the shuffling continues from the checkpoint's generator) cannot be overridden. Without --save, --resume
-trains but keeps nothing. A checkpoint that lacks a setting (one converted from PyTorch, or from an older
-mnist-train) uses the flag or the default, and says so.
+A checkpoint defines its run. --resume, --eval and predict take the model, the dataset, the hidden width, the batch
+size, the seed and the learning rate from it (the CNN's also its learning-rate schedule and the dropout's generator),
+and --resume checks that the training split has as many images as the run's; a flag that contradicts the checkpoint
+is an error. --override lets --dataset, --batch-size and --lr (and a training split of another size) win instead:
+with --resume the new epochs then use them (at an epoch boundary only, except --lr; the CNN's schedule then starts
+from the new --lr), and --eval / predict score the weights on the --dataset given. The model and the hidden width
+(fixed by the weights) and the seed (the shuffling and the dropout continue from the checkpoint's generator) cannot
+be overridden. Without --save, --resume trains but keeps nothing. A checkpoint that lacks a setting (one converted
+from PyTorch, or from an older mnist-train) uses the flag or the default, and says so; its model is read from its
+weights.
+
+--dry-run checks a run quickly: one training batch and one test batch (the first 1,000 test images), one line of
+results, nothing saved (--metrics and --report are written, for a look at them).
 
 Paths are relative to the folder the command was run in (INIT_CWD under pnpm and npm scripts). --save, --metrics
 and --report are checked before anything is trained: their folder must exist and be writable.
@@ -161,6 +190,12 @@ function intOption(raw: string | undefined, name: string, fallback: number, min:
   if (!/^\+?\d+$/.test(text) || !Number.isSafeInteger(v) || v < min) throw new UsageError(`--${name} must be ${what}, got "${raw}"`);
   if (v > max) throw new UsageError(`--${name} must be at most ${max.toLocaleString("en-US")}, got ${v}`);
   return v;
+}
+
+function modelOption(raw: string | undefined): ModelKind | undefined {
+  if (raw === undefined) return undefined;
+  if (raw !== "mlp" && raw !== "cnn") throw new UsageError(`--model must be mlp or cnn, got "${raw}"`);
+  return raw;
 }
 
 function datasetOption(raw: string | undefined): DatasetName | undefined {
@@ -204,7 +239,10 @@ function parseError(e: unknown, isPredict: boolean): UsageError {
 }
 
 /** Flags that only a training run uses: with --eval they would do nothing, so they are refused. */
-const TRAIN_ONLY = ["epochs", "save", "resume", "metrics", "report"] as const;
+const TRAIN_ONLY = ["epochs", "save", "resume", "metrics", "report", "dry-run"] as const;
+
+/** Flags that contradict a dry run (one batch, nothing saved, a fresh run). */
+const NOT_DRY = ["epochs", "save", "resume"] as const;
 
 /** Parses argv (without node and the script) into typed options; throws UsageError on bad usage. */
 export function parseCli(given: readonly string[]): CliOptions {
@@ -257,7 +295,12 @@ export function parseCli(given: readonly string[]): CliOptions {
   const hidden = str("hidden") === undefined ? undefined : intOption(str("hidden"), "hidden", 0, 1, 1 << 16);
   const batchSize = str("batch-size") === undefined ? undefined : intOption(str("batch-size"), "batch-size", 0, 1);
   const seed = str("seed") === undefined ? undefined : intOption(str("seed"), "seed", 0, 0);
+  const model = modelOption(str("model"));
+  if (model === "cnn" && hidden !== undefined) {
+    throw new UsageError(`--hidden ${hidden} applies to --model mlp only: the CNN has no hidden width to set (leave --hidden out)`);
+  }
   const runGiven: Partial<RunSettings> = {
+    ...(model !== undefined ? { model } : {}),
     ...(givenDataset !== undefined ? { dataset: givenDataset } : {}),
     ...(hidden !== undefined ? { hidden } : {}),
     ...(batchSize !== undefined ? { batchSize } : {}),
@@ -266,11 +309,12 @@ export function parseCli(given: readonly string[]): CliOptions {
   };
   const options: TrainOptions = {
     command: "train",
-    ...RUN_DEFAULTS,
+    ...runDefaults(model ?? "mlp"),
     ...runGiven,
     given: runGiven,
     override,
-    epochs: intOption(str("epochs"), "epochs", 10, 1),
+    epochs: str("epochs") === undefined ? undefined : intOption(str("epochs"), "epochs", 0, 1),
+    dryRun: values["dry-run"] === true,
     threads: threadsRaw === undefined ? undefined : intOption(threadsRaw, "threads", 1, 1, 256),
     backend,
     ...data,
@@ -285,6 +329,13 @@ export function parseCli(given: readonly string[]): CliOptions {
     if (options.resume !== undefined) throw new UsageError("--eval and --resume cannot be used together: --eval evaluates a checkpoint, --resume trains it further");
     for (const k of TRAIN_ONLY) {
       if (values[k] !== undefined) throw new UsageError(`--${k} has no effect with --eval (it evaluates a checkpoint and trains nothing)`);
+    }
+  }
+  if (options.dryRun) {
+    for (const k of NOT_DRY) {
+      if (values[k] !== undefined) {
+        throw new UsageError(`--${k} cannot be used with --dry-run: a dry run trains one batch of a new run and saves no checkpoint`);
+      }
     }
   }
   if (override && options.resume === undefined && options.eval === undefined) {

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { MnistData } from "@tsgrad/data/node";
-import { cliWords, dataErrorMessage, embeddedNotice, loadData, type LoadDataOptions } from "./data.js";
+import { UsageError } from "./cli.js";
+import { cliWords, dataErrorMessage, embeddedNotice, limitData, loadData, parseLimit, type LoadDataOptions } from "./data.js";
 import { TerminalScreen } from "./terminal-screen.js";
 
 const opts = (over: Partial<LoadDataOptions> = {}): LoadDataOptions => ({
@@ -85,5 +86,28 @@ describe("loadData offline", () => {
       if (before === undefined) delete process.env["TSGRAD_MNIST_MIRRORS"];
       else process.env["TSGRAD_MNIST_MIRRORS"] = before;
     }
+  });
+});
+
+describe("TSGRAD_MNIST_LIMIT (a knob for tests)", () => {
+  it("reads TRAIN,TEST as two positive integers, nothing as no limit", () => {
+    expect(parseLimit(undefined)).toBeNull();
+    expect(parseLimit("")).toBeNull();
+    expect(parseLimit("384,100")).toEqual({ train: 384, test: 100 });
+    expect(parseLimit(" 64 , 10 ")).toEqual({ train: 64, test: 10 });
+    for (const bad of ["384", "0,10", "10,0", "-1,5", "1.5,2", "a,b", "1,2,3"]) {
+      expect(() => parseLimit(bad), bad).toThrow(new UsageError(`TSGRAD_MNIST_LIMIT must be TRAIN,TEST (two positive integers, e.g. 640,200), got "${bad}"`));
+    }
+  });
+
+  it("keeps the first images of each split, without copying, and says so in the description", () => {
+    const split = (n: number) => ({ images: Uint8Array.from({ length: n * 784 }, (_, i) => i % 251), labels: Uint8Array.from({ length: n }, (_, i) => i % 10), count: n });
+    const data = { dataset: "mnist", train: split(50), test: split(20), description: "MNIST: 50 train / 20 test images" } as unknown as MnistData;
+    const kept = limitData(data, { train: 30, test: 100 });
+    expect([kept.train.count, kept.train.images.length, kept.train.labels.length]).toEqual([30, 30 * 784, 30]);
+    expect(kept.test.count).toBe(20); // a limit above the split's size keeps it whole
+    expect(kept.train.images.buffer).toBe(data.train.images.buffer);
+    expect(Array.from(kept.train.labels)).toEqual(Array.from(data.train.labels.subarray(0, 30)));
+    expect(kept.description).toBe("MNIST: 50 train / 20 test images (TSGRAD_MNIST_LIMIT keeps the first 30 train / 20 test images)");
   });
 });

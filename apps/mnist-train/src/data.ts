@@ -1,8 +1,9 @@
 // The CLI's data loading: loadMnist with its progress in the CLI's words (one line offline, details with --verbose)
 // and its errors translated from the API's option names into the CLI's flags.
 import { join } from "node:path";
+import { MNIST_IMAGE_SIZE, type MnistSplit } from "@tsgrad/data";
 import { defaultCacheDir, loadMnist, type MnistData, type MnistProgress } from "@tsgrad/data/node";
-import type { DataOptions, DatasetName } from "./cli.js";
+import { UsageError, type DataOptions, type DatasetName } from "./cli.js";
 import { count } from "./text.js";
 
 /** Where the loading reports: a stream like `process.stderr`. */
@@ -121,4 +122,38 @@ export async function loadData(o: LoadDataOptions, output: DataOutput): Promise<
     clearStatus();
     throw new DataError(dataErrorMessage(e, o, downloadFailed), { cause: e });
   }
+}
+
+/** How many images of each split to keep (see {@link parseLimit}). */
+export interface DataLimit {
+  readonly train: number;
+  readonly test: number;
+}
+
+/**
+ * Reads `TSGRAD_MNIST_LIMIT=TRAIN,TEST`, a knob for tests (quick runs of the CNN on real images): the run keeps only
+ * the first TRAIN training and TEST test images. A checkpoint records the size of its training split, so resuming
+ * one needs the same limit. Undefined or empty: no limit.
+ * @throws UsageError for anything but two positive integers.
+ */
+export function parseLimit(raw: string | undefined): DataLimit | null {
+  if (raw === undefined || raw.trim() === "") return null;
+  const m = /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(raw);
+  const [train, test] = m === null ? [0, 0] : [Number(m[1]), Number(m[2])];
+  if (!(train >= 1 && test >= 1 && Number.isSafeInteger(train) && Number.isSafeInteger(test))) {
+    throw new UsageError(`TSGRAD_MNIST_LIMIT must be TRAIN,TEST (two positive integers, e.g. 640,200), got "${raw}"`);
+  }
+  return { train, test };
+}
+
+/** The first `limit.train` / `limit.test` images of each split (no copy), and a description that says so. */
+export function limitData(data: MnistData, limit: DataLimit): MnistData {
+  const first = (s: MnistSplit, n: number): MnistSplit => {
+    const count = Math.min(n, s.count);
+    return { images: s.images.subarray(0, count * MNIST_IMAGE_SIZE), labels: s.labels.subarray(0, count), count };
+  };
+  const train = first(data.train, limit.train);
+  const test = first(data.test, limit.test);
+  const kept = `TSGRAD_MNIST_LIMIT keeps the first ${train.count.toLocaleString("en-US")} train / ${count(test.count, "test image")}`;
+  return { ...data, train, test, description: `${data.description} (${kept})` };
 }

@@ -115,13 +115,14 @@ describe("mnist-train CLI", () => {
   it("--help lists every option with its default", () => {
     const r = run(["--help"]);
     expect(r.code).toBe(0);
-    for (const flag of ["--epochs", "--batch-size", "--lr", "--hidden", "--seed", "--dataset", "--data-dir", "--cache-dir",
-      "--no-download", "--save", "--resume", "--eval", "--metrics", "--report", "--quiet", "--threads", "--backend", "predict"]) {
+    for (const flag of ["--model", "--epochs", "--batch-size", "--lr", "--hidden", "--seed", "--dataset", "--data-dir", "--cache-dir",
+      "--no-download", "--save", "--resume", "--eval", "--metrics", "--report", "--quiet", "--threads", "--backend", "--dry-run", "predict"]) {
       expect(r.stdout).toContain(flag);
     }
-    expect(r.stdout).toContain("(default: 10)");
+    expect(r.stdout).toContain("(default: mlp)");
+    expect(r.stdout).toContain("(default: 10; cnn: 14)");
     expect(r.stdout).toContain("(default: 64)");
-    expect(r.stdout).toContain("(default: 0.001)");
+    expect(r.stdout).toContain("(default: 0.001; cnn: 1.0)");
     for (const text of ["-h, --help", "--override", "--verbose", "A checkpoint defines its run", "INIT_CWD", "141", "143"]) {
       expect(r.stdout).toContain(text);
     }
@@ -571,5 +572,174 @@ describe("output, signals and words", () => {
       else correct += 1;
     }
     expect(correct).toBeGreaterThan(0);
+  });
+});
+
+describe("--model cnn (pytorch/examples' MNIST CNN) on the embedded default", () => {
+  // Real digits, few steps: TSGRAD_MNIST_LIMIT keeps the first 384 training images (6 batches) and 100 test images.
+  const LIMIT = { TSGRAD_MNIST_LIMIT: "384,100" };
+  const embedded = ["--no-download", "--cache-dir", emptyCache, "--threads", "1"];
+  const cnn = (args: readonly string[], env: Record<string, string> = LIMIT) => run([...args, ...embedded], { cwd: appDir, env });
+  const ckpt = join(dir, "cnn.safetensors");
+  const metrics = join(dir, "cnn.jsonl");
+  const report = join(dir, "cnn.html");
+  const bytes = (p: string) => [readFileSync(p), readFileSync(p.replace(/\.safetensors$/, ".optim.safetensors"))];
+  const sameCheckpoint = (a: string, b: string): boolean => bytes(a).every((x, i) => x.equals(bytes(b)[i]!));
+  const records = (p: string) => readFileSync(p, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number>);
+
+  beforeAll(() => {
+    const r = cnn(["--model", "cnn", "--epochs", "2", "--save", ckpt, "--metrics", metrics, "--report", report]);
+    expect(r.code, r.stderr).toBe(0);
+  }, 120_000);
+
+  it("--dry-run trains one batch and evaluates one test batch, for both models, and saves nothing", () => {
+    const r = cnn(["--model", "cnn", "--dry-run"], {});
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("splits:    9,000 train / 1,000 test images");
+    expect(r.stdout).toContain("model:     Conv2d(1→32, 3×3) → ReLU → Conv2d(32→64, 3×3) → ReLU → MaxPool2d(2) → Dropout(0.25) → Flatten → " +
+      "Linear(9216→128) → ReLU → Dropout(0.5) → Linear(128→10) → LogSoftmax, 1,199,882 parameters");
+    expect(r.stdout).toContain("optimizer: Adadelta(lr=1), StepLR(step_size=1, gamma=0.7) per epoch, nll_loss of log_softmax, batch 64, shuffled, 1 epoch, seed 1");
+    expect(r.stdout).toContain("inputs:    pixels/255, then (x − 0.1307) / 0.3081 (Normalize)");
+    expect(r.stdout).toContain("dry run:   1 training batch (64 images) and 1 test batch (1,000 images); nothing is saved");
+    expect(r.stdout).toMatch(/^epoch 1\/1 {2}train loss \d\.\d{4} {2}test loss \d+\.\d{4} {2}test accuracy \d+\.\d\d% {2}\d+\.\d s$/m);
+    expect(r.stdout).toMatch(/^dry run: train loss \d\.\d{4} on 1 batch of 64 images, test accuracy \d+\.\d\d%, test loss \d+\.\d{4} on 1,000 test images \(/m);
+    const m = join(dir, "dry.jsonl");
+    const mlp = run(["--dry-run", "--metrics", m, ...dataArgs()]);
+    expect(mlp.code, mlp.stderr).toBe(0);
+    expect(mlp.stdout).toContain("dry run:   1 training batch (64 images) and 1 test batch (200 images); nothing is saved");
+    expect(mlp.stdout).toContain("Adam(lr=0.001), CrossEntropyLoss, batch 64, shuffled, 1 epoch");
+    expect(mlp.stdout).toMatch(/on 200 test images/);
+    expect(records(m)).toHaveLength(1);
+  });
+
+  it("trains main.py's run and writes a checkpoint with nn.Sequential's keys, its settings, Adadelta's and StepLR's state", () => {
+    const file = loadSafetensors(readFileSync(ckpt));
+    expect(Object.entries(file.tensors).map(([k, t]) => [k, t.shape])).toEqual([
+      ["0.weight", [32, 1, 3, 3]], ["0.bias", [32]], ["2.weight", [64, 32, 3, 3]], ["2.bias", [64]],
+      ["7.weight", [128, 9216]], ["7.bias", [128]], ["10.weight", [10, 128]], ["10.bias", [10]],
+    ]);
+    expect(JSON.parse(file.metadata["options"]!)).toEqual({
+      model: "cnn", batchSize: 64, lr: 1, seed: 1, dataset: "mnist", trainImages: 384,
+      gamma: 0.7, stepSize: 1, normalizeMean: 0.1307, normalizeStd: 0.3081, testBatchSize: 1000,
+    });
+    const opt = loadSafetensors(readFileSync(join(dir, "cnn.optim.safetensors")));
+    expect(Object.keys(opt.tensors).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7].flatMap((i) => [`state.${i}.accDelta`, `state.${i}.squareAvg`]).sort());
+    expect(JSON.parse(opt.metadata["scheduler"]!)).toEqual({ lastEpoch: 2, stepCount: 3, baseLrs: [1], lastLr: [0.7 * 0.7] });
+    expect(JSON.parse(opt.metadata["paramGroups"]!)[0]).toMatchObject({ lr: 0.7 * 0.7, initialLr: 1, rho: 0.9, eps: 1e-6 });
+    const recs = records(metrics);
+    expect(recs.map((x) => x["epoch"])).toEqual([1, 2]);
+    for (const rec of recs) expect(Object.keys(rec).sort()).toEqual(["epoch", "rssMB", "seconds", "testAccuracy", "testLoss", "trainLoss"]);
+    expect(recs[1]!["trainLoss"]).toBeLessThan(recs[0]!["trainLoss"]!);
+    expect(recs[1]!["testAccuracy"]).toBeGreaterThan(0.6); // 12 Adadelta steps on real digits (chance: 0.1)
+    const html = readFileSync(report, "utf8");
+    expect(html).toContain("Adadelta(lr=1), StepLR(step_size=1, gamma=0.7)");
+    expect(html.match(/<polyline /g)).toHaveLength(3);
+  });
+
+  it("gives the same checkpoint bytes for the same seed, and resumes at an epoch boundary exactly (1 + 1 = 2 epochs)", () => {
+    const one = join(dir, "cnn-one.safetensors");
+    expect(cnn(["--model", "cnn", "--epochs", "1", "--save", one, "--quiet"]).code).toBe(0);
+    const r = cnn(["--epochs", "2", "--resume", one, "--save", one]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`resumed:   ${one} at epoch 1, learning rate now 0.7; new epochs are saved to ${one}`);
+    expect(r.stdout).toContain("Adadelta(lr=1)");
+    expect(sameCheckpoint(one, ckpt)).toBe(true);
+  });
+
+  it("resumes inside an epoch exactly: the order, the dropout masks, Adadelta and StepLR go on as in the uninterrupted run", async () => {
+    const c = join(dir, "cnn-int.safetensors");
+    const cMetrics = join(dir, "cnn-int.jsonl");
+    const child = spawn(process.execPath, [cli, "--model", "cnn", "--epochs", "2", "--save", c, "--metrics", cMetrics, ...embedded], {
+      cwd: appDir, env: { ...cleanEnv(), NO_COLOR: "1", TSGRAD_MEMORY_DEBUG: "1", ...LIMIT },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    let sent = false;
+    const code = await new Promise<number | null>((resolve) => {
+      child.stdout.on("data", (d: Buffer) => {
+        stdout += d.toString();
+        if (!sent && /^epoch 1\/2 /m.test(stdout)) {
+          sent = true; // seen after epoch 1's checkpoint: the signal lands in epoch 2, after its first step
+          child.kill("SIGINT");
+        }
+      });
+      child.on("exit", (exitCode) => resolve(exitCode));
+    });
+    expect(code, stderr).toBe(130);
+    const meta = loadSafetensors(readFileSync(c)).metadata;
+    expect(meta["epoch"]).toBe("1");
+    expect(Number(meta["batchesDone"])).toBeGreaterThan(0); // inside epoch 2: the dropout generator has moved on
+    expect(Number(meta["batchesDone"])).toBeLessThan(6);
+    const r = cnn(["--epochs", "2", "--resume", c, "--save", c, "--metrics", cMetrics, "--quiet"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(sameCheckpoint(c, ckpt)).toBe(true);
+    const losses = (p: string) => records(p).map((x) => [x["trainLoss"], x["testLoss"], x["testAccuracy"]]);
+    expect(losses(cMetrics)).toEqual(losses(metrics));
+  }, 120_000);
+
+  it("--eval and predict take the model from the checkpoint", () => {
+    const ev = cnn(["--eval", ckpt]);
+    expect(ev.code, ev.stderr).toBe(0);
+    expect(ev.stdout).toMatch(new RegExp(`checkpoint ${ckpt} \\(MNIST, CNN, 2 epochs\\): test loss \\d\\.\\d{4}, test accuracy (\\d+\\.\\d\\d)% \\(100 images`));
+    const acc = Number(/test accuracy (\d+\.\d\d)%/.exec(ev.stdout)![1]);
+    expect(acc).toBeCloseTo(records(metrics)[1]!["testAccuracy"]! * 100, 2);
+    const loss = Number(/test loss (\d\.\d{4})/.exec(ev.stdout)![1]);
+    expect(loss).toBeCloseTo(records(metrics)[1]!["testLoss"]!, 4);
+    const p = run(["predict", "--checkpoint", ckpt, "--index", "3", "--no-download", "--cache-dir", emptyCache], { cwd: appDir, env: LIMIT });
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).toMatch(/^label \d — top guess (correct|wrong: \d)$/m);
+    const probs = [...p.stdout.matchAll(/^\s+\d\s+(\d+\.\d+)%$/gm)].map((m) => Number(m[1]));
+    expect(probs).toHaveLength(3);
+    expect(probs.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(100.01);
+  });
+
+  it("--eval and predict take a checkpoint of main.py's Net from PyTorch (keys conv1.*, …, fc2.*) as the CNN", () => {
+    const names: Record<string, string> = { 0: "conv1", 2: "conv2", 7: "fc1", 10: "fc2" };
+    const tensors = loadSafetensors(readFileSync(ckpt)).tensors;
+    const net = join(dir, "net.safetensors");
+    writeFileSync(net, saveSafetensors(Object.fromEntries(Object.entries(tensors).map(([k, t]) => [`${names[k.split(".")[0]!]!}.${k.split(".")[1]!}`, t]))));
+    const ev = cnn(["--eval", net]);
+    expect(ev.code, ev.stderr).toBe(0);
+    expect(ev.stderr).toContain(`note: ${net} does not record its dataset: using mnist (the default; set it with --dataset)`);
+    const acc = (s: string) => /test loss (\d\.\d{4}), test accuracy (\d+\.\d\d)%/.exec(s)!.slice(1);
+    expect(acc(ev.stdout)).toEqual(acc(cnn(["--eval", ckpt]).stdout));
+    expect(ev.stdout).toContain(`checkpoint ${net} (MNIST, CNN): test loss`);
+  });
+
+  it("--override --lr restarts the CNN's schedule from the new rate", () => {
+    const r = cnn(["--epochs", "2", "--resume", ckpt, "--lr", "0.5", "--override"]); // what it would train with
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("optimizer: Adadelta(lr=0.5), StepLR(step_size=1, gamma=0.7)");
+    expect(r.stdout).toContain(`resumed:   ${ckpt} at epoch 2, learning rate now ${0.5 * 0.7 * 0.7}`);
+    expect(r.stdout).toContain("nothing to do: the checkpoint has 2 epochs and --epochs is 2");
+  });
+
+  it.each([
+    [["--resume", ckpt, "--model", "mlp"], "--model mlp contradicts the checkpoint's model cnn: --resume"],
+    [["--resume", ckpt, "--model", "mlp", "--override"], "--model mlp contradicts the checkpoint's model cnn: --resume"],
+    [["--eval", ckpt, "--hidden", "64"], `--hidden 64 does not apply to --eval ${ckpt}: it holds the CNN, which has no hidden width`],
+    [["--eval", weightsOnly, "--model", "cnn"], `--model cnn contradicts the checkpoint's model mlp: --eval ${weightsOnly} holds the weights of the MLP`],
+    [["--resume", ckpt, "--epochs", "3", "--lr", "0.5"], "--lr 0.5 contradicts the checkpoint's learning rate 1"],
+  ])("%j is a usage error (the model is the weights')", (args, message) => {
+    const r = cnn(args);
+    expect(r.code, r.stderr).toBe(2);
+    expect(expectShort(r.stderr)[0]).toContain(message);
+    expect(r.stdout).toBe("");
+  });
+
+  it("a checkpoint whose metadata names another model than its weights is refused (exit 1)", () => {
+    const cnnMeta = loadSafetensors(readFileSync(ckpt)).metadata;
+    const forged = join(dir, "forged.safetensors");
+    writeFileSync(forged, saveSafetensors(loadSafetensors(readFileSync(weightsOnly)).tensors, cnnMeta));
+    const r = cnn(["--eval", forged]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(expectShort(r.stderr)).toEqual([`mnist-train: --eval ${forged} records the model cnn but holds the weights of the MLP`]);
+  });
+
+  it("a run on limited data is another run: resuming it on all the data needs --override", () => {
+    const r = cnn(["--epochs", "3", "--resume", ckpt], {});
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`--resume ${ckpt} was trained on 384 training images, but the data now has 9,000`);
   });
 });

@@ -1,14 +1,15 @@
 // `predict`: draws a 28×28 image with Unicode half blocks and lists the most likely classes.
 import { noGrad, tensor } from "@tsgrad/tensor";
-import type { Sequential } from "@tsgrad/nn";
-import { IMAGE_SIZE } from "./model.js";
+import { IMAGE_SIZE, type Net } from "./model.js";
+import { pixelTable } from "./train.js";
 
-/** Class probabilities (softmax of the logits) of one image of 784 bytes. */
-export function predictImage(model: Sequential, pixels: Uint8Array): Float32Array {
+/** Class probabilities (softmax of the net's output: logits or log-probabilities) of one image of 784 bytes. */
+export function predictImage(net: Net, pixels: Uint8Array): Float32Array {
+  const lut = pixelTable(net.normalize);
   return noGrad(() => {
-    const x = tensor(Float32Array.from(pixels, (v) => v / 255), { shape: [1, IMAGE_SIZE] });
-    model.eval();
-    return model.forward(x).softmax(1).toFloat32Array();
+    const x = tensor(Float32Array.from(pixels, (v) => lut[v]!), { shape: [1, IMAGE_SIZE] });
+    net.module.eval();
+    return net.forward(x).softmax(1).toFloat32Array();
   });
 }
 

@@ -104,17 +104,26 @@ afterAll(async () => {
 // TSGRAD_REPORT_SCREENSHOTS=DIR saves what the checks saw, to look at.
 const shots = process.env["TSGRAD_REPORT_SCREENSHOTS"];
 
+/** What the app writes in the subtitle for each model (the CNN's is the longest). */
+const MODELS = {
+  mlp: "Linear(784→128) → ReLU → Linear(128→10), 101,770 parameters; Adam(lr=0.001), CrossEntropyLoss, batch 64, seed 1",
+  cnn: "Conv2d(1→32, 3×3) → ReLU → Conv2d(32→64, 3×3) → ReLU → MaxPool2d(2) → Dropout(0.25) → Flatten → Linear(9216→128) → " +
+    "ReLU → Dropout(0.5) → Linear(128→10) → LogSoftmax, 1,199,882 parameters; Adadelta(lr=1), StepLR(step_size=1, gamma=0.7) " +
+    "per epoch, nll_loss of log_softmax, batch 64, seed 1",
+} as const;
+
 describe.each([
-  ["MNIST", 1, DIGITS],
-  ["MNIST", 10, DIGITS],
-  ["Fashion-MNIST", 1, FASHION],
-  ["Fashion-MNIST", 10, FASHION],
-  ["Fashion-MNIST", 40, FASHION],
-] as const)("the report of %s, %i epoch(s)", (dataset, epochs, names) => {
+  ["MNIST", 1, DIGITS, "mlp"],
+  ["MNIST", 10, DIGITS, "mlp"],
+  ["Fashion-MNIST", 1, FASHION, "mlp"],
+  ["Fashion-MNIST", 10, FASHION, "mlp"],
+  ["Fashion-MNIST", 40, FASHION, "mlp"],
+  ["Fashion-MNIST", 14, FASHION, "cnn"],
+] as const)("the report of %s, %i epoch(s), %s", (dataset, epochs, names, model) => {
   const recs = records(epochs, dataset !== "MNIST");
   const html = renderReport({
     title: `mnist-train: ${dataset}`,
-    subtitle: `Linear(784→128) → ReLU → Linear(128→10), 101,770 parameters; Adam(lr=0.001), batch 64, seed 1; ${dataset}: ` +
+    subtitle: `${MODELS[model]}; ${dataset}: ` +
       "60,000 train / 10,000 test images from folder /a/rather/long/path/without/spaces/to/the/dataset/folder/holding/the/four/idx/files",
     records: recs, confusion: confusion(epochs), classNames: names,
   });
@@ -125,7 +134,7 @@ describe.each([
       await page.setContent(html);
       if (shots !== undefined) {
         mkdirSync(shots, { recursive: true });
-        await page.screenshot({ path: join(shots, `${dataset}-${epochs}-${width}.png`), fullPage: true });
+        await page.screenshot({ path: join(shots, `${dataset}-${epochs}-${model}-${width}.png`), fullPage: true });
       }
       const m = await page.evaluate(measure);
       expect(m.scrollWidth).toBeLessThanOrEqual(m.clientWidth);

@@ -6,7 +6,7 @@ import { checkTrainingSplit, recordedRun, resolveRun, type ResolveRunInput } fro
 const fashion = { dataset: "fashion-mnist", hidden: 128, batchSize: 64, lr: 0.001, seed: 1, trainImages: 60000 } as const;
 
 const input = (over: Partial<ResolveRunInput>): ResolveRunInput => ({
-  use: "resume", flag: "--resume", path: "/r/run.safetensors", recorded: fashion, weightsHidden: 128, given: {},
+  use: "resume", flag: "--resume", path: "/r/run.safetensors", recorded: fashion, weights: { model: "mlp", hidden: 128 }, given: {},
   override: false, midEpoch: null, ...over,
 });
 
@@ -25,6 +25,8 @@ describe("recordedRun", () => {
     expect(recordedRun({ hidden: 128, batchSize: 64, lr: 0.001, seed: 1, dataset: "fashion-mnist", trainImages: 60000 })).toEqual(fashion);
     expect(recordedRun({ hidden: "128", batchSize: -1, lr: 0, seed: 1.5, dataset: "cifar" })).toEqual({});
     expect(recordedRun(null)).toEqual({});
+    expect(recordedRun({ model: "cnn", lr: 1 })).toEqual({ model: "cnn", lr: 1 });
+    expect(recordedRun({ model: "resnet" })).toEqual({});
   });
 });
 
@@ -32,7 +34,7 @@ describe("resolveRun", () => {
   it("takes every setting from the checkpoint when no flag is given", () => {
     for (const use of ["resume", "eval", "predict"] as const) {
       const r = resolveRun(input({ use }));
-      expect(r.settings).toEqual({ dataset: "fashion-mnist", hidden: 128, batchSize: 64, lr: 0.001, seed: 1 });
+      expect(r.settings).toEqual({ model: "mlp", dataset: "fashion-mnist", hidden: 128, batchSize: 64, lr: 0.001, seed: 1 });
       expect(r.notes).toEqual([]);
       expect(r.overridden).toEqual([]);
     }
@@ -58,7 +60,7 @@ describe("resolveRun", () => {
 
   it("--override lets --dataset, --batch-size and --lr win, never --hidden or --seed", () => {
     const r = resolveRun(input({ given: { dataset: "mnist", batchSize: 32, lr: 0.01 }, override: true }));
-    expect(r.settings).toEqual({ dataset: "mnist", hidden: 128, batchSize: 32, lr: 0.01, seed: 1 });
+    expect(r.settings).toEqual({ model: "mlp", dataset: "mnist", hidden: 128, batchSize: 32, lr: 0.01, seed: 1 });
     expect(r.overridden).toEqual(["dataset", "batchSize", "lr"]);
     expect(usageError(() => resolveRun(input({ given: { seed: 5 }, override: true })))).toMatch(/^--seed 5 contradicts .* cannot change it/);
     expect(usageError(() => resolveRun(input({ given: { hidden: 64 }, override: true })))).toMatch(/^--hidden 64 contradicts .* no flag changes them/);
@@ -77,12 +79,39 @@ describe("resolveRun", () => {
   });
 
   it("the hidden width is the weights', whatever the metadata says", () => {
-    expect(resolveRun(input({ recorded: { ...fashion, hidden: 999 }, weightsHidden: 32 })).settings.hidden).toBe(32);
+    expect(resolveRun(input({ recorded: { ...fashion, hidden: 999 }, weights: { model: "mlp", hidden: 32 } })).settings.hidden).toBe(32);
+  });
+
+  const cnn = { model: "cnn", dataset: "fashion-mnist", batchSize: 64, lr: 1, seed: 1, trainImages: 60000 } as const;
+  const cnnInput = (over: Partial<ResolveRunInput>): ResolveRunInput => input({ recorded: cnn, weights: { model: "cnn" }, ...over });
+
+  it("the model is the weights': a CNN checkpoint gives the CNN's run, with its own defaults", () => {
+    const r = resolveRun(cnnInput({}));
+    expect(r.settings).toMatchObject({ model: "cnn", dataset: "fashion-mnist", batchSize: 64, lr: 1, seed: 1 });
+    expect(r.notes).toEqual([]);
+    const bare = resolveRun(cnnInput({ use: "eval", flag: "--eval", recorded: {} })); // weights only, from PyTorch
+    expect(bare.settings).toMatchObject({ model: "cnn", dataset: "mnist", lr: 1 });
+    const { lr: _, ...withoutLr } = cnn;
+    const noLr = resolveRun(cnnInput({ recorded: withoutLr }));
+    expect(noLr.notes).toEqual(["/r/run.safetensors does not record its learning rate: using 1 (the default; set it with --lr)"]);
+    expect(resolveRun(cnnInput({ given: { model: "cnn", lr: 1 } })).settings.model).toBe("cnn");
+  });
+
+  it.each([
+    [{ model: "cnn" }, { model: "mlp", hidden: 128 }, "--model cnn contradicts the checkpoint's model mlp: --resume /r/run.safetensors holds the weights of the MLP, and no flag changes the model (leave --model out)"],
+    [{ model: "mlp" }, { model: "cnn" }, "--model mlp contradicts the checkpoint's model cnn: --resume /r/run.safetensors holds the weights of the CNN, and no flag changes the model (leave --model out)"],
+    [{ hidden: 64 }, { model: "cnn" }, "--hidden 64 does not apply to --resume /r/run.safetensors: it holds the CNN, which has no hidden width (leave --hidden out)"],
+  ] as const)("%j on a checkpoint of %j is a usage error, --override or not", (given, weights, message) => {
+    for (const override of [false, true]) {
+      for (const use of ["resume", "eval", "predict"] as const) {
+        expect(usageError(() => resolveRun(input({ use, given, weights, override, recorded: weights.model === "cnn" ? cnn : fashion })))).toBe(message);
+      }
+    }
   });
 
   it("a checkpoint without metadata (converted from PyTorch) uses the flags or the defaults, and says which", () => {
-    const r = resolveRun(input({ use: "eval", flag: "--eval", recorded: {}, weightsHidden: 256 }));
-    expect(r.settings).toEqual({ dataset: "mnist", hidden: 256, batchSize: 64, lr: 0.001, seed: 1 });
+    const r = resolveRun(input({ use: "eval", flag: "--eval", recorded: {}, weights: { model: "mlp", hidden: 256 } }));
+    expect(r.settings).toEqual({ model: "mlp", dataset: "mnist", hidden: 256, batchSize: 64, lr: 0.001, seed: 1 });
     expect(r.notes).toEqual(["/r/run.safetensors does not record its dataset: using mnist (the default; set it with --dataset)"]);
     const f = resolveRun(input({ use: "predict", recorded: {}, given: { dataset: "fashion-mnist" } }));
     expect(f.settings.dataset).toBe("fashion-mnist");

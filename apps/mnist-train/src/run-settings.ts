@@ -1,5 +1,6 @@
 // A checkpoint defines its run: how its recorded settings and the command line's flags combine, and when they clash.
-import { RUN_DEFAULTS, RUN_FLAGS, UsageError, type DatasetName, type RunSettings } from "./cli.js";
+import { RUN_FLAGS, UsageError, runDefaults, type DatasetName, type RunSettings } from "./cli.js";
+import type { Architecture, ModelKind } from "./model.js";
 import { count } from "./text.js";
 
 /** What reads a checkpoint: `--resume` trains on, `--eval` and `predict` only run the weights. */
@@ -20,7 +21,9 @@ export function recordedRun(options: Readonly<Record<string, unknown>> | null): 
   };
   const lr = options["lr"];
   const dataset = options["dataset"];
+  const model = options["model"];
   const fields = {
+    model: model === "mlp" || model === "cnn" ? (model as ModelKind) : undefined,
     dataset: dataset === "mnist" || dataset === "fashion-mnist" ? (dataset as DatasetName) : undefined,
     hidden: int("hidden", 1),
     batchSize: int("batchSize", 1),
@@ -45,8 +48,8 @@ export interface ResolveRunInput {
   readonly flag: string;
   readonly path: string;
   readonly recorded: RecordedRun;
-  /** The hidden width of the checkpoint's weights (`0.weight` is [hidden, 784]). */
-  readonly weightsHidden: number;
+  /** What the checkpoint's weights are: the model, and the MLP's hidden width (`0.weight` is [hidden, 784]). */
+  readonly weights: Architecture;
   /** The settings typed on the command line. */
   readonly given: Partial<RunSettings>;
   readonly override: boolean;
@@ -63,38 +66,45 @@ export interface ResolvedRun {
 
 /** How the messages name each setting. */
 export const RUN_LABELS: Readonly<Record<keyof RunSettings, string>> = {
-  dataset: "dataset", hidden: "hidden width", batchSize: "batch size", lr: "learning rate", seed: "seed",
+  model: "model", dataset: "dataset", hidden: "hidden width", batchSize: "batch size", lr: "learning rate", seed: "seed",
 };
 
-const KEYS = ["dataset", "hidden", "batchSize", "lr", "seed"] as const satisfies readonly (keyof RunSettings)[];
+const KEYS = ["model", "dataset", "hidden", "batchSize", "lr", "seed"] as const satisfies readonly (keyof RunSettings)[];
 
 /** The settings that matter to each use: `--eval` and `predict` train nothing, so only the data and the weights count. */
 const USED: Readonly<Record<CheckpointUse, ReadonlySet<keyof RunSettings>>> = {
   resume: new Set(KEYS),
-  eval: new Set(["dataset", "hidden"]),
-  predict: new Set(["dataset", "hidden"]),
+  eval: new Set(["model", "dataset", "hidden"]),
+  predict: new Set(["model", "dataset", "hidden"]),
 };
 
 /**
  * The settings of a run that reads a checkpoint: each comes from the checkpoint; a flag that says the same is fine, a
  * flag that contradicts it is a {@link UsageError} naming both values unless `override` lets it win where it can
  * (`--dataset`, `--batch-size` and `--lr`; with `--resume`, the dataset and batch size only at an epoch boundary).
- * The hidden width is the weights' and the seed the shuffling's: no flag overrides them. A setting the checkpoint
- * does not record comes from the flag, else the default, with a note.
+ * The model and the hidden width are the weights' and the seed the shuffling's: no flag overrides them (the CNN has
+ * no hidden width: `--hidden` with one is an error). A setting the checkpoint does not record comes from the flag,
+ * else the model's default, with a note.
  */
 export function resolveRun(input: ResolveRunInput): ResolvedRun {
-  const { use, flag, path, recorded, weightsHidden, given, override, midEpoch } = input;
+  const { use, flag, path, recorded, weights, given, override, midEpoch } = input;
   const notes: string[] = [];
   const overridden: (keyof RunSettings)[] = [];
-  const settings: Record<keyof RunSettings, string | number> = { ...RUN_DEFAULTS };
-  const recordedValues: Partial<RunSettings> = { ...recorded, hidden: weightsHidden };
+  const defaults = runDefaults(weights.model);
+  const settings: Record<keyof RunSettings, string | number> = { ...defaults };
+  const recordedValues: Partial<RunSettings> = {
+    ...recorded, model: weights.model, hidden: weights.model === "mlp" ? weights.hidden : defaults.hidden,
+  };
+  if (weights.model === "cnn" && given.hidden !== undefined) {
+    throw new UsageError(`--hidden ${given.hidden} does not apply to ${flag} ${path}: it holds the CNN, which has no hidden width (leave --hidden out)`);
+  }
   for (const key of KEYS) {
     const label = RUN_LABELS[key];
     const f = RUN_FLAGS[key];
     const mine = given[key];
     const theirs = recordedValues[key];
     if (theirs === undefined) {
-      settings[key] = mine ?? RUN_DEFAULTS[key];
+      settings[key] = mine ?? defaults[key];
       if (USED[use].has(key)) {
         notes.push(`${path} does not record its ${label}: using ${settings[key]}${mine === undefined ? ` (the default; set it with ${f})` : ` (${f})`}`);
       }
@@ -103,6 +113,9 @@ export function resolveRun(input: ResolveRunInput): ResolvedRun {
     settings[key] = theirs;
     if (mine === undefined || mine === theirs) continue;
     const clash = `${f} ${mine} contradicts the checkpoint's ${label} ${theirs}`;
+    if (key === "model") {
+      throw new UsageError(`${clash}: ${flag} ${path} holds the weights of the ${theirs === "cnn" ? "CNN" : "MLP"}, and no flag changes the model (leave ${f} out)`);
+    }
     if (key === "hidden") {
       throw new UsageError(`${clash}: the weights of ${flag} ${path} are Linear(784→${theirs}), and no flag changes them (leave ${f} out)`);
     }
