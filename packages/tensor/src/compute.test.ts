@@ -1,5 +1,6 @@
 // The gemm dispatcher: both backends against a float64 reference, offsets and accumulate, backend selection.
 import { afterAll, describe, expect, it } from "vitest";
+import { kernelInstructions } from "./wasm/index.js";
 import { adamUpdate, gemm, getBackend, layoutOf, relaxedSimdAvailable, setBackend, setRelaxedSimd, type Backend } from "./compute.js";
 import type { AdamScalars } from "./kernels/adam.js";
 import { Generator } from "./random.js";
@@ -132,26 +133,28 @@ describe("SIMD kernels against the JS reference kernel", () => {
 });
 
 describe("setRelaxedSimd", () => {
-  it("is off by default; asked for where the engine lacks relaxed SIMD (a plain Node 20), the plain bits stay", () => {
+  it("relaxed SIMD is on by default where the engine has it (not a plain Node 20: plain bits); off pins the plain bits", () => {
     setBackend("wasm");
     const g = new Generator(12);
     const a = Float32Array.from({ length: 64 * 96 }, () => g.nextFloat() - 0.5);
     const b = Float32Array.from({ length: 96 * 80 }, () => g.nextFloat() - 0.5);
-    const plain = new Float32Array(64 * 80);
-    gemm(64, 80, 96, a, 0, false, b, 0, false, plain, 0);
+    const byDefault = new Float32Array(64 * 80);
+    gemm(64, 80, 96, a, 0, false, b, 0, false, byDefault, 0);
     const major = Number(process.versions.node.split(".")[0]);
     expect(relaxedSimdAvailable()).toBe(major >= 21);
+    expect(kernelInstructions()).toBe(relaxedSimdAvailable() ? "relaxed-simd" : "simd128");
+    const plain = new Float32Array(64 * 80);
     try {
-      expect(setRelaxedSimd(true)).toBe(relaxedSimdAvailable() ? "relaxed-simd" : "simd128");
-      const asked = new Float32Array(64 * 80);
-      gemm(64, 80, 96, a, 0, false, b, 0, false, asked, 0);
-      if (!relaxedSimdAvailable()) expect(asked).toEqual(plain);
-    } finally {
       expect(setRelaxedSimd(false)).toBe("simd128");
+      expect(kernelInstructions()).toBe("simd128");
+      gemm(64, 80, 96, a, 0, false, b, 0, false, plain, 0);
+      if (!relaxedSimdAvailable()) expect(plain).toEqual(byDefault);
+    } finally {
+      expect(setRelaxedSimd(true)).toBe(relaxedSimdAvailable() ? "relaxed-simd" : "simd128");
     }
     const again = new Float32Array(64 * 80);
     gemm(64, 80, 96, a, 0, false, b, 0, false, again, 0);
-    expect(again).toEqual(plain);
+    expect(again).toEqual(byDefault);
     expect(() => setRelaxedSimd("yes" as unknown as boolean)).toThrow(new TypeError("setRelaxedSimd: expected a boolean, got string"));
   });
 });

@@ -40,10 +40,12 @@ export function getBackend(): Backend {
 }
 
 /**
- * Runs the wasm gemms on relaxed SIMD (`f32x4.relaxed_madd`, fused where the CPU has FMA) where the engine has it:
- * Chrome ≥ 114, Node ≥ 21, Node 20 with `--experimental-wasm-relaxed-simd`. Off by default: multiply then add, the
- * same bits on every engine. On, results stay bit-identical across thread counts but may differ from another engine's
- * (and from the default) by float32 rounding. Returns the instructions now in use (`"relaxed-simd"` or `"simd128"`).
+ * Whether the wasm gemms may run on relaxed SIMD (`f32x4.relaxed_madd`, fused where the CPU has FMA). They do by
+ * default wherever the engine validates it: Chrome ≥ 114, Node ≥ 21, Node 20 with `--experimental-wasm-relaxed-simd`;
+ * elsewhere (a plain Node 20) they run multiply then add. `setRelaxedSimd(false)` pins multiply then add everywhere:
+ * the same bits on every engine (use it to compare runs across engines). Either way results are bit-identical across
+ * thread counts; relaxed and plain differ by float32 rounding. Returns the instructions now in use (`"relaxed-simd"` or
+ * `"simd128"`).
  */
 export function setRelaxedSimd(on: boolean): "relaxed-simd" | "simd128" {
   if (typeof on !== "boolean") throw new TypeError(`setRelaxedSimd: expected a boolean, got ${typeof on}`);
@@ -53,7 +55,7 @@ export function setRelaxedSimd(on: boolean): "relaxed-simd" | "simd128" {
   return kernelInstructions();
 }
 
-/** Whether the engine could run relaxed SIMD (see {@link setRelaxedSimd}). */
+/** Whether the engine runs relaxed SIMD, and so the wasm gemms use it unless pinned off (see {@link setRelaxedSimd}). */
 export function relaxedSimdAvailable(): boolean {
   return relaxedSimdSupported();
 }

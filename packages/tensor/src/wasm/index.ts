@@ -31,8 +31,8 @@ let relaxedSupport: boolean | null = null;
 
 /**
  * Whether the engine runs relaxed SIMD: validates a one-function module using `f32x4.relaxed_madd` (Chrome ≥ 114,
- * Node ≥ 21; Node 20 with `--experimental-wasm-relaxed-simd`). Where it does, the gemms use it once asked to (see
- * {@link setRelaxedSimd}).
+ * Node ≥ 21; Node 20 with `--experimental-wasm-relaxed-simd`). Where it does, the gemms use it unless told not to
+ * (see `setRelaxedSimd` in compute.ts).
  */
 export function relaxedSimdSupported(): boolean {
   if (relaxedSupport === null) {
@@ -46,19 +46,19 @@ export function relaxedSimdSupported(): boolean {
   return relaxedSupport;
 }
 
-let relaxedWanted = false;
+let relaxedWanted = true;
 
 /**
- * Asks for the gemms' multiply-adds as `f32x4.relaxed_madd` (fused where the CPU has FMA) where the engine runs relaxed
- * SIMD; elsewhere, and by default, they stay `f32x4.mul` then `f32x4.add`, the same bits on every engine. Relaxed
- * results are bit-identical across thread counts, not across engines (a fused and an unfused multiply-add round
- * differently). Modules compiled after the call use it: see `setRelaxedSimd` in compute.ts, which resets them.
+ * Whether the gemms' multiply-adds may be `f32x4.relaxed_madd` (fused where the CPU has FMA) where the engine runs
+ * relaxed SIMD: yes by default; no pins `f32x4.mul` then `f32x4.add`, the same bits on every engine. Relaxed results
+ * are bit-identical across thread counts, not across engines (a fused and an unfused multiply-add round differently).
+ * Modules compiled after the call use it: see `setRelaxedSimd` in compute.ts, which resets them.
  */
 export function wantRelaxedSimd(on: boolean): void {
   relaxedWanted = on;
 }
 
-/** The instructions of the wasm gemms: `"relaxed-simd"` (`f32x4.relaxed_madd`) when asked for and available, else `"simd128"`. */
+/** The instructions of the wasm gemms: `"relaxed-simd"` (`f32x4.relaxed_madd`) where allowed and available, else `"simd128"`. */
 export function kernelInstructions(): "relaxed-simd" | "simd128" {
   return relaxedWanted && relaxedSimdSupported() ? "relaxed-simd" : "simd128";
 }
@@ -88,7 +88,7 @@ const compiled = new Map<string, WasmModule>();
 
 /**
  * The compiled kernel module for a shared or a plain memory (compiled once, then cached), its gemms on relaxed SIMD
- * when asked for and available ({@link kernelInstructions}). Synchronous `new WebAssembly.Module`: the module is a few
+ * where allowed and available ({@link kernelInstructions}). Synchronous `new WebAssembly.Module`: the module is a few
  * kilobytes, well below what browsers allow on the main thread.
  */
 export function compileKernelModule(shared: boolean): WasmModule {
