@@ -2,7 +2,7 @@
 // dict) on both backends and 1 and 2 threads, its state-dict names and shapes, and a safetensors round trip.
 import { Worker } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadFixture, type GoldenTensor } from "@tsgrad/testing";
+import { loadFixture, type GoldenTensor, sameBits } from "@tsgrad/testing";
 import {
   Generator, Tensor, gemm, getBackend, maxPool2d, noGrad, setBackend, setNumThreads, setWorkerFactory, tensor,
 } from "@tsgrad/tensor";
@@ -179,7 +179,7 @@ describe("the reference CNN: PyTorch golden run", () => {
       if (backend === "wasm" && threads === 1) reference = bits;
       if (backend === "wasm" && threads === 2) {
         expect(reference).not.toBeNull();
-        bits.forEach((b, i) => expect(Buffer.from(b.buffer).equals(Buffer.from(reference![i]!.buffer))).toBe(true));
+        bits.forEach((b, i) => expect(sameBits(b, reference![i]!)).toBe(true));
       }
     } finally {
       setBackend(previous);

@@ -1,6 +1,6 @@
 // Adam and AdamW as torch.optim: bias correction, amsgrad, maximize, coupled/decoupled weight decay, one fused pass.
 import type { Tensor } from "@tsgrad/tensor";
-import { adamUpdate, gradData, type AdamScalars } from "@tsgrad/tensor/internal";
+import { adamUpdate, gradData, takeZeros, type AdamScalars } from "@tsgrad/tensor/internal";
 import { Optimizer, snapshot, type ParamGroup, type ParamStateDict, type Params } from "./optimizer.js";
 
 /** Options of {@link Adam} (PyTorch's defaults). */
@@ -69,7 +69,7 @@ class AdamBase extends Optimizer<AdamGroupOptions, AdamState> {
 
   protected createState(p: Tensor, group: ParamGroup<AdamGroupOptions>): AdamState {
     const n = p.numel;
-    return { step: 0, expAvg: new Float32Array(n), expAvgSq: new Float32Array(n), maxExpAvgSq: group.amsgrad ? new Float32Array(n) : null };
+    return { step: 0, expAvg: takeZeros(n), expAvgSq: takeZeros(n), maxExpAvgSq: group.amsgrad ? takeZeros(n) : null };
   }
 
   protected saveState(s: AdamState, p: Tensor): ParamStateDict | null {

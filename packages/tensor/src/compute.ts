@@ -2,10 +2,10 @@
 // the threads, decided once, then run on this thread or on the thread team.
 import { gemmSerial } from "./kernels/matmul.js";
 import { adamKernel, type AdamScalars } from "./kernels/adam.js";
-import { adamFloats, closeTeam, gemmFloats, PARALLEL_MIN_ADAM, PARALLEL_MIN_MACS, teamFor, type GemmKernel } from "./parallel.js";
+import { addressOf, kernelHeap, Scratch, type Heap } from "./heap.js";
+import { closeTeam, PARALLEL_MIN_ADAM, PARALLEL_MIN_MACS, teamFor } from "./parallel.js";
 import {
-  Arena, createWasmKernels, kernelInstructions, relaxedSimdSupported, sharedMemorySupported, wantRelaxedSimd, wasmSimdSupported,
-  type GemmLayout, type WasmKernels,
+  createWasmKernels, kernelInstructions, relaxedSimdSupported, wantRelaxedSimd, wasmSimdSupported, type GemmLayout, type WasmKernels,
 } from "./wasm/index.js";
 
 /** Where the matrix products run: `"wasm"` (SIMD kernels emitted at load time) or `"js"` (the reference kernels). */
@@ -13,7 +13,7 @@ export type Backend = "js" | "wasm";
 
 let backend: Backend | null = null;
 
-/** Products smaller than this many multiply-adds stay in JavaScript (copying into wasm memory would cost more). */
+/** Products smaller than this many multiply-adds stay in JavaScript (a call into wasm, and copies, would cost more). */
 const WASM_MIN_MACS = 4096;
 /** Adam steps on fewer elements stay in JavaScript. */
 const WASM_MIN_ADAM = 256;
@@ -70,7 +70,8 @@ export function layoutOf(transA: boolean, transB: boolean): GemmLayout | null {
  * C[m×n] = op(A)·op(B) (or C += … when `accumulate`), BLAS-style: A is stored [m, k], or [k, m] when `transA`; B is
  * [k, n], or [n, k] when `transB`; operands are read at the given element offsets, never transposed in memory.
  * Runs on the chosen backend and, when the product is large enough, on the threads of {@link setNumThreads}; the
- * result does not depend on the thread count, bit for bit.
+ * result does not depend on the thread count, bit for bit. Operands that lie in the tensor heap (tensor storage, where
+ * memory can be shared) are read and written in place; others are copied in and out.
  */
 export function gemm(
   m: number, n: number, k: number,
@@ -79,12 +80,21 @@ export function gemm(
   c: Float32Array, cOff: number, accumulate = false,
 ): void {
   if (m === 0 || n === 0) return;
-  const layout = getBackend() === "wasm" && k > 0 && m * n * k >= WASM_MIN_MACS ? layoutOf(transA, transB) : null;
-  const kernel: GemmKernel = layout ?? "js";
-  const team = m >= 8 ? teamFor(m * n * k, PARALLEL_MIN_MACS, gemmFloats(m, n, k), layout !== null) : null;
-  if (team !== null) team.gemm(kernel, m, n, k, a, aOff, transA, b, bOff, transB, c, cOff, accumulate);
-  else if (layout === null) gemmSerial(m, n, k, a, aOff, transA, b, bOff, transB, c, cOff, accumulate, 0, m);
-  else ownHeap().gemm(layout, m, n, k, a, aOff, b, bOff, c, cOff, accumulate);
+  const macs = m * n * k;
+  const layout = getBackend() === "wasm" && k > 0 && macs >= WASM_MIN_MACS ? layoutOf(transA, transB) : null;
+  const team = m >= 8 ? teamFor(macs, PARALLEL_MIN_MACS, layout !== null) : null;
+  if (team === null && layout === null) {
+    gemmSerial(m, n, k, a, aOff, transA, b, bOff, transB, c, cOff, accumulate, 0, m);
+    return;
+  }
+  const own = ownKernels();
+  const pa = own.operand(a, aOff, m * k), pb = own.operand(b, bOff, k * n);
+  const inPlace = addressOf(c, cOff);
+  const pc = inPlace >= 0 ? inPlace : accumulate ? own.operand(c, cOff, m * n) : own.scratch.alloc(m * n);
+  if (team !== null) team.gemm(layout ?? "js", m, n, k, pa, transA, pb, transB, pc, accumulate);
+  else own.kernels!.gemm(layout!, m, n, k, pa, pb, pc, accumulate);
+  own.copyOut(c, cOff, m * n, pc);
+  own.scratch.reset();
 }
 
 /**
@@ -97,68 +107,54 @@ export function adamUpdate(
   maxExpAvgSq: Float32Array | null, s: AdamScalars,
 ): void {
   const n = param.length;
-  const plain = maxExpAvgSq === null && s[8] === 1 && s[9] === 0;
-  if (plain && getBackend() === "wasm" && n >= WASM_MIN_ADAM) {
-    ownHeap().adam(param, grad, expAvg, expAvgSq, s);
+  const simd = maxExpAvgSq === null && s[8] === 1 && s[9] === 0 && getBackend() === "wasm" && n >= WASM_MIN_ADAM;
+  const team = maxExpAvgSq === null ? teamFor(n, PARALLEL_MIN_ADAM, simd) : null;
+  if (team === null && !simd) {
+    adamKernel(param, 0, grad, 0, expAvg, 0, expAvgSq, 0, maxExpAvgSq, 0, 0, n, s);
     return;
   }
-  const team = maxExpAvgSq === null ? teamFor(n, PARALLEL_MIN_ADAM, adamFloats(n), false) : null;
-  if (team !== null) team.adam(param, grad, expAvg, expAvgSq, s);
-  else adamKernel(param, 0, grad, 0, expAvg, 0, expAvgSq, 0, maxExpAvgSq, 0, 0, n, s);
+  const own = ownKernels();
+  const pp = own.operand(param, 0, n), pg = own.operand(grad, 0, n);
+  const pm = own.operand(expAvg, 0, n), pv = own.operand(expAvgSq, 0, n);
+  if (team !== null) team.adam(simd, pp, pg, pm, pv, n, s);
+  else own.kernels!.adam(pp, pg, pm, pv, 0, n, s);
+  own.copyOut(param, 0, n, pp);
+  own.copyOut(expAvg, 0, n, pm);
+  own.copyOut(expAvgSq, 0, n, pv);
+  own.scratch.reset();
 }
 
-/** The SIMD kernels on this thread's own memory: operands copied in, results copied out. */
-class OwnHeap {
-  private readonly arena: Arena;
+/** This thread's SIMD kernels on the tensor heap, and the scratch where operands that lie elsewhere are copied. */
+class OwnKernels {
+  readonly scratch: Scratch;
 
-  constructor(private readonly kernels: WasmKernels) {
-    this.arena = new Arena(kernels.memory);
+  constructor(readonly heap: Heap, readonly kernels: WasmKernels | null) {
+    this.scratch = new Scratch(heap);
   }
 
-  gemm(
-    layout: GemmLayout, m: number, n: number, k: number,
-    a: Float32Array, aOff: number, b: Float32Array, bOff: number,
-    c: Float32Array, cOff: number, accumulate: boolean,
-  ): void {
-    const { kernels, arena } = this;
-    const lenA = m * k, lenB = k * n, lenC = m * n;
-    arena.reset();
-    const pa = arena.alloc(lenA), pb = arena.alloc(lenB), pc = arena.alloc(lenC);
-    const heap = kernels.heap.f32;
-    heap.set(a.subarray(aOff, aOff + lenA), pa >> 2);
-    heap.set(b.subarray(bOff, bOff + lenB), pb >> 2);
-    if (accumulate) heap.set(c.subarray(cOff, cOff + lenC), pc >> 2);
-    kernels.gemm(layout, m, n, k, pa, pb, pc, accumulate);
-    c.set(kernels.heap.f32.subarray(pc >> 2, (pc >> 2) + lenC), cOff);
+  /** The byte address of `a[off…off+len)`: where it lies when in the heap, else a scratch copy. */
+  operand(a: Float32Array, off: number, len: number): number {
+    const at = addressOf(a, off);
+    if (at >= 0) return at;
+    const p = this.scratch.alloc(len);
+    this.heap.f32().set(a.subarray(off, off + len), p >> 2);
+    return p;
   }
 
-  adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, s: AdamScalars): void {
-    const { kernels, arena } = this;
-    const n = p.length;
-    arena.reset();
-    const pp = arena.alloc(n), pg = arena.alloc(n), pm = arena.alloc(n), pv = arena.alloc(n);
-    const heap = kernels.heap.f32;
-    heap.set(p, pp >> 2);
-    heap.set(g, pg >> 2);
-    heap.set(m, pm >> 2);
-    heap.set(v, pv >> 2);
-    kernels.adam(pp, pg, pm, pv, 0, n, s);
-    const out = kernels.heap.f32;
-    p.set(out.subarray(pp >> 2, (pp >> 2) + n));
-    m.set(out.subarray(pm >> 2, (pm >> 2) + n));
-    v.set(out.subarray(pv >> 2, (pv >> 2) + n));
+  /** Copies a result computed at byte address `p` back into `a[off…off+len)` unless it was computed in place. */
+  copyOut(a: Float32Array, off: number, len: number, p: number): void {
+    if (addressOf(a, off) !== p) a.set(this.heap.f32().subarray(p >> 2, (p >> 2) + len), off);
   }
 }
 
-let own: OwnHeap | null = null;
+let own: OwnKernels | null = null;
 
-function ownHeap(): OwnHeap {
+/** The kernels on this thread, made at first use (null kernels without SIMD: the team then runs its JS kernels). */
+function ownKernels(): OwnKernels {
   if (own === null) {
-    // A shared memory where allowed: V8 copies out of a plain wasm memory element by element (~6× slower than out of
-    // a SharedArrayBuffer, measured: 230 µs against 37 µs for 400 KB), and every result is copied out.
-    const kernels = createWasmKernels({ initialPages: 32, maxPages: 16384, shared: sharedMemorySupported() });
-    if (kernels === null) throw new Error("internal: the wasm backend is selected but SIMD is unavailable");
-    own = new OwnHeap(kernels);
+    const heap = kernelHeap();
+    if (heap === null) throw new Error("internal: a wasm kernel or the thread team is selected but WebAssembly is unavailable");
+    own = new OwnKernels(heap, createWasmKernels({ memory: heap.memory }));
   }
   return own;
 }

@@ -1,5 +1,6 @@
 // Factories: tensor() validates and flattens user input once; zeros/ones/full/arange/rand/randn/randperm.
 import { ShapeError } from "./errors.js";
+import { newFloat32 } from "./pool.js";
 import { checkShape, formatShape, numel, type Shape } from "./shape.js";
 import { defaultGenerator, type Generator } from "./random.js";
 import { Tensor, type NestedArray } from "./tensor.js";
@@ -41,7 +42,7 @@ export function tensor(values: NestedArray | ArrayLike<number>, options: TensorO
     inferred = [];
   } else if (Array.isArray(values)) {
     inferred = nestedShape(values);
-    data = new Float32Array(numel(inferred));
+    data = newFloat32(numel(inferred));
     flattenInto(values, inferred, 0, data, 0);
   } else if (values instanceof Float32Array || isArrayLike(values)) {
     const flat = values as ArrayLike<number>;
@@ -50,7 +51,9 @@ export function tensor(values: NestedArray | ArrayLike<number>, options: TensorO
         if (typeof flat[i] !== "number") throw new TypeError(`tensor: expected numbers, got ${typeName(flat[i])} at index ${i}`);
       }
     }
-    data = Float32Array.from(flat);
+    data = newFloat32(flat.length);
+    if (ArrayBuffer.isView(flat)) data.set(flat);
+    else for (let i = 0; i < flat.length; i++) data[i] = flat[i]!;
     inferred = [data.length];
   } else {
     throw new TypeError(`tensor: expected a number, nested arrays or an array-like of numbers, got ${typeName(values)}`);
@@ -106,7 +109,7 @@ function flattenInto(v: NestedArray, shape: Shape, dim: number, out: Float32Arra
 
 function filled(shape: readonly number[], value: number, op: string, options: FactoryOptions): Tensor {
   checkShape(shape, op);
-  return new Tensor(new Float32Array(numel(shape)).fill(value), shape, options.requiresGrad ?? false);
+  return new Tensor(newFloat32(numel(shape)).fill(value), shape, options.requiresGrad ?? false);
 }
 
 /** A tensor of zeros. */
@@ -145,7 +148,7 @@ export function arange(start: number, end?: number, step = 1, options: FactoryOp
   if (step === 0) throw new RangeError("arange: step must be nonzero");
   if ((hi - lo) / step < 0) throw new RangeError(`arange: upper bound and larger bound inconsistent with step sign (${lo}, ${hi}, ${step})`);
   const n = Math.max(0, Math.ceil((hi - lo) / step));
-  const data = new Float32Array(n);
+  const data = newFloat32(n);
   for (let i = 0; i < n; i++) data[i] = lo + i * step;
   return new Tensor(data, [n], options.requiresGrad ?? false);
 }
@@ -154,7 +157,7 @@ export function arange(start: number, end?: number, step = 1, options: FactoryOp
 export function rand(shape: readonly number[], options: RandomOptions = {}): Tensor {
   checkShape(shape, "rand");
   const g = options.generator ?? defaultGenerator;
-  const data = new Float32Array(numel(shape));
+  const data = newFloat32(numel(shape));
   for (let i = 0; i < data.length; i++) data[i] = g.nextFloat();
   return new Tensor(data, shape, options.requiresGrad ?? false);
 }
@@ -163,7 +166,7 @@ export function rand(shape: readonly number[], options: RandomOptions = {}): Ten
 export function randn(shape: readonly number[], options: RandomOptions = {}): Tensor {
   checkShape(shape, "randn");
   const g = options.generator ?? defaultGenerator;
-  const data = new Float32Array(numel(shape));
+  const data = newFloat32(numel(shape));
   for (let i = 0; i < data.length; i++) data[i] = g.nextNormal();
   return new Tensor(data, shape, options.requiresGrad ?? false);
 }
@@ -184,7 +187,7 @@ export function uniform(shape: readonly number[], low: number, high: number, opt
   const width = high - low;
   if (!Number.isFinite(width)) throw new RangeError(`uniform: high − low overflows for ${low} and ${high}`);
   if (width > 0 && !(nextFloat32Up(low) < high)) throw new RangeError(`uniform: no float32 value lies in [${low}, ${high})`);
-  const data = new Float32Array(numel(shape));
+  const data = newFloat32(numel(shape));
   for (let i = 0; i < data.length; i++) {
     let v = Math.fround(low + width * g.nextFloat());
     while (width > 0 && (v >= high || v < low)) v = Math.fround(low + width * g.nextFloat());
@@ -210,7 +213,7 @@ export function randperm(n: number, options: RandomOptions = {}): Tensor {
     throw new RangeError(`randperm: n must be at most 2^24 = 16777216 (float32 holds larger integers inexactly), got ${n}`);
   }
   const g = options.generator ?? defaultGenerator;
-  const idx = new Float32Array(n);
+  const idx = newFloat32(n);
   for (let i = 0; i < n; i++) idx[i] = i;
   g.shuffle(idx);
   return new Tensor(idx, [n], options.requiresGrad ?? false);

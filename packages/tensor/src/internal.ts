@@ -11,3 +11,4 @@ export type { AdadeltaStepScalars } from "./kernels/adadelta.js";
 export { sameShape } from "./shape.js";
 export { laneLogSumExp, laneArgmax } from "./kernels/reduce.js";
 export { kernelInstructions } from "./wasm/index.js";
+export { HeapArray, heapArraysMade } from "./heap.js";

@@ -1,4 +1,5 @@
 // Who may recycle what: the one place that decides which arrays go back to the storage pool, and when.
+import { HeapArray } from "./heap.js";
 import { releaseArray, takeArray, type PoolArray } from "./pool.js";
 import { Tensor } from "./tensor.js";
 import type { Node } from "./autograd.js";
@@ -115,8 +116,15 @@ export function copyOf(a: Float32Array): Float32Array {
   return c;
 }
 
-/** @internal Whether two arrays share storage (a view, or the same array). */
+/**
+ * @internal Whether two arrays share storage (a view, or the same array). Arrays of the tensor heap all view one
+ * memory (through buffers that differ once it has grown): theirs is shared where their bytes overlap.
+ */
 export function aliases(a: Float32Array, b: Float32Array): boolean {
+  if (a === b) return true;
+  if (a instanceof HeapArray && b instanceof HeapArray) {
+    return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+  }
   return a.buffer === b.buffer;
 }
 

@@ -2,6 +2,7 @@
 // and a calling thread that may not block (a browser's main thread) still gets bit-identical parallel products.
 import { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { sameBits } from "@tsgrad/testing";
 
 /** Fresh copies of the modules, so that each test starts before the once-per-program warning. */
 async function fresh() {
@@ -19,7 +20,7 @@ function random(n: number, next: () => number): Float32Array {
   return Float32Array.from({ length: n }, () => next() * 2 - 1);
 }
 
-const same = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer).equals(Buffer.from(b.buffer));
+const same = (a: Float32Array, b: Float32Array) => sameBits(a, b);
 
 describe("threads without shared memory", () => {
   afterEach(async () => {

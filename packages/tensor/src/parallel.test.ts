@@ -1,6 +1,7 @@
 // Worker-thread products: bit-identical to one thread for every layout, odd sizes and both backends; no worker with 1 thread.
 import { Worker } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
+import { sameBits } from "@tsgrad/testing";
 import { adamUpdate, gemm, getBackend, setBackend, type Backend } from "./compute.js";
 import type { AdamScalars } from "./kernels/adam.js";
 import { getNumThreads, parallelCallCount, setNumThreads, setWorkerFactory } from "./parallel.js";
@@ -83,7 +84,7 @@ describe("parallel gemm", () => {
             c.set(base);
             gemm(m, n, k, a, 0, transA, b, 0, transB, c, 0, accumulate);
           });
-          expect(Buffer.from(c.buffer).equals(Buffer.from(single.buffer))).toBe(true);
+          expect(sameBits(c, single)).toBe(true);
         }
       }
     } finally {
@@ -114,7 +115,7 @@ describe("parallel gemm", () => {
           adamUpdate(p, grad, m, v, null, s);
         });
         for (const [x, y] of [[p, p1], [m, m1], [v, v1]] as const) {
-          expect(Buffer.from(x.buffer).equals(Buffer.from(y.buffer))).toBe(true);
+          expect(sameBits(x, y)).toBe(true);
         }
       }
     } finally {

@@ -3,7 +3,8 @@
 // (Node's worker_threads, or a browser Worker) with setWorkerFactory.
 import { adamKernel, adamKernelSource, ADAM_SCALARS, type AdamScalars } from "./kernels/adam.js";
 import { gemmKernelSource, gemmSerial } from "./kernels/matmul.js";
-import { compileKernelModule, createMemory, sharedMemorySupported, WASM_PAGE_BYTES, wasmSimdSupported, type GemmLayout, type WasmMemory, type WasmModule } from "./wasm/index.js";
+import { kernelHeap, type Heap } from "./heap.js";
+import { compileKernelModule, wasmSimdSupported, type GemmLayout, type WasmMemory, type WasmModule } from "./wasm/index.js";
 import { wasmApi, type WasmApi } from "./wasm/webassembly.js";
 
 /** The little a worker must offer: Node's `Worker` and the browser's `Worker` both fit. */
@@ -111,8 +112,8 @@ const SLOT = {
 } as const;
 const SLOTS = 22;
 
-/** The tasks: the JS gemm, a SIMD gemm by layout, Adam. */
-const TASK = { gemmJs: 0, gemmNt: 1, gemmNn: 2, gemmTn: 3, adam: 4 } as const;
+/** The tasks: the JS gemm, a SIMD gemm by layout, Adam (the JS kernel, or the SIMD one). */
+const TASK = { gemmJs: 0, gemmNt: 1, gemmNn: 2, gemmTn: 3, adam: 4, adamSimd: 5 } as const;
 const SIMD_TASK: Readonly<Record<GemmLayout, number>> = { nt: TASK.gemmNt, nn: TASK.gemmNn, tn: TASK.gemmTn };
 const CLOSED = 1 << 30;
 const CHUNKS_PER_THREAD = 2; // a thread that starts late leaves its chunks to the others
@@ -120,25 +121,16 @@ const CHUNKS_PER_THREAD = 2; // a thread that starts late leaves its chunks to t
 /** The gemm a task runs: the JS kernel, or a SIMD layout. */
 export type GemmKernel = "js" | GemmLayout;
 
-/** The shared heap: a shared wasm memory (grown in place) where WebAssembly allows it, else a SharedArrayBuffer. */
-interface SharedHeap {
-  readonly memory: WasmMemory | null;
-  readonly module: WasmModule | null;
-  f32: Float32Array;
-  /** The SIMD gemms instantiated on this thread over `memory` (null without a module). */
-  readonly simd: SimdGemms | null;
-}
-
 type SimdGemm = (m: number, n: number, k: number, a: number, b: number, c: number, acc: number, r0: number, r1: number) => void;
-type SimdGemms = Readonly<Record<GemmLayout, SimdGemm>>;
+type SimdAdam = (p: number, g: number, m: number, v: number, start: number, end: number, ...s: number[]) => void;
+interface SimdKernels { readonly nt: SimdGemm; readonly nn: SimdGemm; readonly tn: SimdGemm; readonly adam: SimdAdam }
 
 /** What a worker is sent when it starts (structured-cloneable). */
 interface WorkerInit {
   readonly control: Int32Array;
   readonly scalars: Float64Array;
-  readonly memory: WasmMemory | null;
+  readonly memory: WasmMemory;
   readonly module: WasmModule | null;
-  readonly buffer: SharedArrayBuffer | null;
   readonly slot: typeof SLOT;
   readonly task: typeof TASK;
 }
@@ -152,13 +144,13 @@ interface WorkerKernels {
 /**
  * A worker's life: start, then wait for a task, claim chunks until none is left, repeat. Its source text is the
  * worker's script (with the kernels' sources and a few lines of glue: {@link workerSource}), so it may use nothing
- * from this module: only its arguments and globals.
+ * from this module: only its arguments and globals. Operands are byte addresses in the shared tensor heap.
  */
 function workerMain(init: WorkerInit, kernels: WorkerKernels): void {
-  const { control: ctl, scalars, memory, module, buffer, slot: S, task: T } = init;
+  const { control: ctl, scalars: sc, memory, module, slot: S, task: T } = init;
   const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-  let f32 = new Float32Array(memory !== null ? memory.buffer : buffer!);
-  const fns = module !== null ? (new wasm.Instance(module, { env: { memory } }).exports as Record<string, SimdGemm>) : null;
+  let f32 = new Float32Array(memory.buffer);
+  const fns = module !== null ? (new wasm.Instance(module, { env: { memory } }).exports as Record<string, SimdGemm & SimdAdam>) : null;
   const simd = fns === null ? [] : [null, fns["gemm_nt"]!, fns["gemm_nn"]!, fns["gemm_tn"]!];
   Atomics.add(ctl, S.ready, 1);
   let seen = Atomics.load(ctl, S.seq);
@@ -175,15 +167,16 @@ function workerMain(init: WorkerInit, kernels: WorkerKernels): void {
     for (let c = Atomics.add(ctl, S.next, 1); c < ctl[S.chunks]!; c = Atomics.add(ctl, S.next, 1)) {
       const count = ctl[S.chunks]!, chunk = ctl[S.chunkSize]!, size = ctl[S.size]!;
       const r0 = c * chunk, r1 = Math.min(size, r0 + chunk);
-      if (memory !== null && f32.byteLength !== memory.buffer.byteLength) f32 = new Float32Array(memory.buffer);
       const task = ctl[S.task]!;
-      if (task === T.adam) {
-        kernels.adam(f32, ctl[S.p]!, f32, ctl[S.g]!, f32, ctl[S.expAvg]!, f32, ctl[S.expAvgSq]!, null, 0, r0, r1, scalars);
-      } else if (task === T.gemmJs) {
-        kernels.gemm(ctl[S.m]!, ctl[S.n]!, ctl[S.k]!, f32, ctl[S.a]!, ctl[S.transA] === 1, f32, ctl[S.b]!, ctl[S.transB] === 1,
-          f32, ctl[S.c]!, ctl[S.accumulate] === 1, r0, r1);
+      if (task === T.adamSimd) {
+        fns!["adam"]!(ctl[S.p]!, ctl[S.g]!, ctl[S.expAvg]!, ctl[S.expAvgSq]!, r0, r1, sc[0]!, sc[1]!, sc[2]!, sc[3]!, sc[4]!, sc[5]!, sc[6]!, sc[7]!);
+      } else if (task === T.adam || task === T.gemmJs) {
+        if (f32.byteLength !== memory.buffer.byteLength) f32 = new Float32Array(memory.buffer);
+        if (task === T.adam) kernels.adam(f32, ctl[S.p]! >> 2, f32, ctl[S.g]! >> 2, f32, ctl[S.expAvg]! >> 2, f32, ctl[S.expAvgSq]! >> 2, null, 0, r0, r1, sc);
+        else kernels.gemm(ctl[S.m]!, ctl[S.n]!, ctl[S.k]!, f32, ctl[S.a]! >> 2, ctl[S.transA] === 1, f32, ctl[S.b]! >> 2, ctl[S.transB] === 1,
+          f32, ctl[S.c]! >> 2, ctl[S.accumulate] === 1, r0, r1);
       } else {
-        simd[task]!(ctl[S.m]!, ctl[S.n]!, ctl[S.k]!, 4 * ctl[S.a]!, 4 * ctl[S.b]!, 4 * ctl[S.c]!, ctl[S.accumulate]!, r0, r1);
+        simd[task]!(ctl[S.m]!, ctl[S.n]!, ctl[S.k]!, ctl[S.a]!, ctl[S.b]!, ctl[S.c]!, ctl[S.accumulate]!, r0, r1);
       }
       if (Atomics.add(ctl, S.done, 1) + 1 === count) Atomics.notify(ctl, S.done);
     }
@@ -205,113 +198,70 @@ else require("node:worker_threads").parentPort.once("message", start);
   return source;
 }
 
-/** Rounds an f32 offset up to a 16-byte boundary (whole f32x4 vectors). */
-const at16 = (x: number): number => (x + 3) & ~3;
-
-/** The calling thread and `threads − 1` workers over one shared heap. */
+/**
+ * The calling thread and `threads − 1` workers over the shared tensor heap: operands are byte addresses there (tensor
+ * storage lies in it, so nothing is copied).
+ */
 class ThreadTeam {
   private readonly workers: WorkerLike[] = [];
   private readonly control = new Int32Array(new SharedArrayBuffer(4 * SLOTS));
   private readonly scalars = new Float64Array(new SharedArrayBuffer(8 * ADAM_SCALARS));
-  private heap: SharedHeap | null = null;
+  private readonly simd: SimdKernels | null;
 
-  constructor(private readonly threads: number, private readonly start: WorkerFactory) {}
-
-  /**
-   * Whether a task over `floats` f32 (with the SIMD kernels when `simd`) can run now: the heap is made or grown to
-   * hold them and the workers are started (until they are, the caller computes alone).
-   */
-  canRun(floats: number, simd: boolean): boolean {
-    const heap = this.heap;
-    if (heap === null) return this.restart(floats);
-    if (simd && heap.module === null) return false; // no shared SIMD module in this runtime: one thread
-    if (heap.f32.length < floats) {
-      if (heap.memory === null) return this.restart(floats);
-      try {
-        heap.memory.grow(Math.ceil((4 * floats - heap.memory.buffer.byteLength) / WASM_PAGE_BYTES));
-      } catch {
-        return false; // past the maximum: this task runs on one thread
-      }
-      heap.f32 = new Float32Array(heap.memory.buffer);
-    }
-    return Atomics.load(this.control, SLOT.ready) >= this.workers.length;
-  }
-
-  /** (Re)creates the heap and starts the workers; false: they are starting. */
-  private restart(floats: number): boolean {
-    this.close();
-    const pages = Math.max(64, Math.ceil((4 * floats) / WASM_PAGE_BYTES) * 2);
-    if (wasmApi() !== null && sharedMemorySupported()) {
-      const memory = createMemory({ initialPages: pages, maxPages: 16384, shared: true });
-      const module = wasmSimdSupported() ? compileKernelModule(true) : null;
-      this.heap = { memory, module, f32: new Float32Array(memory.buffer), simd: module === null ? null : instantiate(module, memory) };
-    } else {
-      this.heap = { memory: null, module: null, f32: new Float32Array(new SharedArrayBuffer(pages * WASM_PAGE_BYTES)), simd: null };
-    }
-    Atomics.store(this.control, SLOT.ready, 0);
-    Atomics.store(this.control, SLOT.stop, 0);
+  constructor(threads: number, start: WorkerFactory, private readonly heap: Heap) {
+    const module = wasmSimdSupported() ? compileKernelModule(true) : null;
+    this.simd = module === null ? null : instantiate(module, heap.memory);
     Atomics.store(this.control, SLOT.next, CLOSED);
-    const { memory, module, f32 } = this.heap;
-    const init: WorkerInit = {
-      control: this.control, scalars: this.scalars, memory, module,
-      buffer: memory === null ? (f32.buffer as SharedArrayBuffer) : null, slot: SLOT, task: TASK,
-    };
-    for (let w = 0; w < this.threads - 1; w++) {
-      const worker = this.start(workerSource());
+    const init: WorkerInit = { control: this.control, scalars: this.scalars, memory: heap.memory, module, slot: SLOT, task: TASK };
+    for (let w = 0; w < threads - 1; w++) {
+      const worker = start(workerSource());
       worker.unref?.();
       worker.postMessage(init);
       this.workers.push(worker);
     }
-    return false;
   }
 
-  /** C (+)= op(A)·op(B) split by rows of C (after {@link ThreadTeam.canRun} said yes): operands copied in and out. */
-  gemm(
-    kernel: GemmKernel, m: number, n: number, k: number,
-    a: Float32Array, aOff: number, transA: boolean,
-    b: Float32Array, bOff: number, transB: boolean,
-    c: Float32Array, cOff: number, accumulate: boolean,
-  ): void {
-    const lenA = m * k, lenB = k * n, lenC = m * n;
-    const bAt = at16(lenA), cAt = at16(bAt + lenB);
-    const { f32, simd } = this.heap!;
-    f32.set(a.subarray(aOff, aOff + lenA), 0);
-    f32.set(b.subarray(bOff, bOff + lenB), bAt);
-    if (accumulate) f32.set(c.subarray(cOff, cOff + lenC), cAt);
+  /** Whether a task can run now (with the SIMD kernels when `simd`): the workers have started. */
+  canRun(simd: boolean): boolean {
+    if (simd && this.simd === null) return false; // no SIMD here: one thread
+    return Atomics.load(this.control, SLOT.ready) >= this.workers.length;
+  }
+
+  /** C (+)= op(A)·op(B) split by rows of C, on operands at byte addresses of the heap. */
+  gemm(kernel: GemmKernel, m: number, n: number, k: number, a: number, transA: boolean, b: number, transB: boolean, c: number, accumulate: boolean): void {
     const ctl = this.control;
     ctl[SLOT.task] = kernel === "js" ? TASK.gemmJs : SIMD_TASK[kernel];
     ctl[SLOT.m] = m; ctl[SLOT.n] = n; ctl[SLOT.k] = k;
-    ctl[SLOT.a] = 0; ctl[SLOT.transA] = transA ? 1 : 0;
-    ctl[SLOT.b] = bAt; ctl[SLOT.transB] = transB ? 1 : 0;
-    ctl[SLOT.c] = cAt; ctl[SLOT.accumulate] = accumulate ? 1 : 0;
+    ctl[SLOT.a] = a; ctl[SLOT.transA] = transA ? 1 : 0;
+    ctl[SLOT.b] = b; ctl[SLOT.transB] = transB ? 1 : 0;
+    ctl[SLOT.c] = c; ctl[SLOT.accumulate] = accumulate ? 1 : 0;
     if (kernel === "js") {
-      this.run(m, (r0, r1) => gemmSerial(m, n, k, f32, 0, transA, f32, bAt, transB, f32, cAt, accumulate, r0, r1));
+      const f32 = this.heap.f32();
+      this.run(m, (r0, r1) => gemmSerial(m, n, k, f32, a >> 2, transA, f32, b >> 2, transB, f32, c >> 2, accumulate, r0, r1));
     } else {
-      const fn = simd![kernel];
-      this.run(m, (r0, r1) => fn(m, n, k, 0, 4 * bAt, 4 * cAt, accumulate ? 1 : 0, r0, r1));
+      const fn = this.simd![kernel];
+      this.run(m, (r0, r1) => fn(m, n, k, a, b, c, accumulate ? 1 : 0, r0, r1));
     }
-    c.set(f32.subarray(cAt, cAt + lenC), cOff);
     teamTasks++;
   }
 
-  /** One Adam step split by element ranges, the JS kernel in every thread (AMSGrad excluded). */
-  adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, s: AdamScalars): void {
-    const n = p.length;
-    const gAt = at16(n), mAt = gAt + at16(n), vAt = mAt + at16(n);
-    const f32 = this.heap!.f32;
-    f32.set(p, 0);
-    f32.set(g, gAt);
-    f32.set(m, mAt);
-    f32.set(v, vAt);
+  /**
+   * One Adam step split by element ranges over arrays at byte addresses of the heap (AMSGrad excluded): the SIMD
+   * kernel when `simd` (plain Adam), else the JS kernel; each gives the same bits.
+   */
+  adam(simd: boolean, p: number, g: number, m: number, v: number, n: number, s: AdamScalars): void {
     const ctl = this.control;
-    ctl[SLOT.task] = TASK.adam;
-    ctl[SLOT.p] = 0; ctl[SLOT.g] = gAt; ctl[SLOT.expAvg] = mAt; ctl[SLOT.expAvgSq] = vAt;
-    this.scalars.set(s);
+    ctl[SLOT.task] = simd ? TASK.adamSimd : TASK.adam;
+    ctl[SLOT.p] = p; ctl[SLOT.g] = g; ctl[SLOT.expAvg] = m; ctl[SLOT.expAvgSq] = v;
     const sc = this.scalars;
-    this.run(n, (i0, i1) => adamKernel(f32, 0, f32, gAt, f32, mAt, f32, vAt, null, 0, i0, i1, sc));
-    p.set(f32.subarray(0, n));
-    m.set(f32.subarray(mAt, mAt + n));
-    v.set(f32.subarray(vAt, vAt + n));
+    sc.set(s);
+    if (simd) {
+      const fn = this.simd!.adam;
+      this.run(n, (i0, i1) => fn(p, g, m, v, i0, i1, sc[0]!, sc[1]!, sc[2]!, sc[3]!, sc[4]!, sc[5]!, sc[6]!, sc[7]!));
+    } else {
+      const f32 = this.heap.f32();
+      this.run(n, (i0, i1) => adamKernel(f32, p >> 2, f32, g >> 2, f32, m >> 2, f32, v >> 2, null, 0, i0, i1, sc));
+    }
     teamTasks++;
   }
 
@@ -354,10 +304,10 @@ class ThreadTeam {
   }
 }
 
-/** The SIMD gemms instantiated on this thread over `memory`. */
-function instantiate(module: WasmModule, memory: WasmMemory): SimdGemms {
-  const fns = new (wasmApi()!.Instance)(module, { env: { memory } }).exports as Record<string, SimdGemm>;
-  return { nt: fns["gemm_nt"]!, nn: fns["gemm_nn"]!, tn: fns["gemm_tn"]! };
+/** The SIMD kernels instantiated on this thread over `memory`. */
+function instantiate(module: WasmModule, memory: WasmMemory): SimdKernels {
+  const fns = new (wasmApi()!.Instance)(module, { env: { memory } }).exports as Record<string, SimdGemm & SimdAdam>;
+  return { nt: fns["gemm_nt"]!, nn: fns["gemm_nn"]!, tn: fns["gemm_tn"]!, adam: fns["adam"]! };
 }
 
 let blocking: boolean | null = null;
@@ -376,25 +326,20 @@ function mayBlock(): boolean {
 }
 
 /**
- * The team, when a task of `work` units (multiply-adds, or elements) over `floats` f32 should and can run on it now:
- * more than one thread, at least `minWork`, workers ready. Null: the caller computes on its own thread.
+ * The team, when a task of `work` units (multiply-adds, or elements) should and can run on it now: more than one
+ * thread, at least `minWork`, a shared tensor heap, workers ready (with the SIMD kernels when `simd`). Null: the
+ * caller computes on its own thread.
  */
-export function teamFor(work: number, minWork: number, floats: number, simd: boolean): ThreadTeam | null {
+export function teamFor(work: number, minWork: number, simd: boolean): ThreadTeam | null {
   if (factory === null || work < minWork) return null;
   const threads = getNumThreads();
   if (threads < 2) return null;
-  team ??= new ThreadTeam(threads, factory);
-  return team.canRun(floats, simd) ? team : null;
-}
-
-/** The gemm operands' f32 in the shared heap (each at a 16-byte boundary). */
-export function gemmFloats(m: number, n: number, k: number): number {
-  return at16(at16(m * k) + k * n) + m * n;
-}
-
-/** The Adam buffers' f32 in the shared heap. */
-export function adamFloats(n: number): number {
-  return 3 * at16(n) + n;
+  if (team === null) {
+    const heap = kernelHeap();
+    if (heap === null || !heap.shared) return null;
+    team = new ThreadTeam(threads, factory, heap);
+  }
+  return team.canRun(simd) ? team : null;
 }
 
 let teamTasks = 0;

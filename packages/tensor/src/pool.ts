@@ -1,4 +1,5 @@
 // The storage pool: arrays that nothing can see any more, handed back by autograd and taken again by the next step.
+import { heapArray, kernelHeap, ownsBlock } from "./heap.js";
 
 /** An array the pool recycles. */
 export type PoolArray = Float32Array | Float64Array | Int32Array;
@@ -15,6 +16,13 @@ export interface MemoryStats {
   readonly cachedArrays: number;
   /** Bytes waiting in the pool now. */
   readonly cachedBytes: number;
+  /**
+   * Bytes of the WebAssembly memory that holds tensor storage where memory can be shared (the tensor heap; it never
+   * shrinks, like PyTorch's caching allocator), 0 before first use or where there is none.
+   */
+  readonly heapBytes: number;
+  /** Bytes of the heap in blocks now held: by live arrays, the pool's free arrays, or arrays not yet collected. */
+  readonly heapUsedBytes: number;
 }
 
 /** At most this many free arrays of one length and kind are kept; more go to the garbage collector. */
@@ -65,7 +73,15 @@ function poison(a: PoolArray): void {
  * of ops ({@link defineOp}); tensors built from it own it like any other array.
  */
 export function takeArray(n: number): Float32Array {
-  return take("f32", n, (k) => new Float32Array(k));
+  return take("f32", n, newFloat32);
+}
+
+/**
+ * A new `Float32Array` of `n` elements: in the shared tensor heap where it can lie there (so the SIMD kernels and the
+ * worker threads read it in place), else an ordinary one. Contents unspecified when it is in the heap.
+ */
+export function newFloat32(n: number): Float32Array {
+  return heapArray(n) ?? new Float32Array(n);
 }
 
 /** As {@link takeArray}, filled with zeros. */
@@ -86,10 +102,12 @@ export function takeInt32(n: number): Int32Array {
 /**
  * Hands an array back to the pool: the caller promises that nothing (no tensor, closure or caller) reads or writes it
  * again. Autograd does this itself for what it owns; ops need it only for scratch arrays that never leave them.
- * Arrays that are views (`subarray`) or backed by shared memory are not recycled.
+ * Arrays that are views (`subarray`), or backed by shared memory other than a block of the tensor heap, are not recycled.
  */
 export function releaseArray(a: PoolArray): void {
-  if (a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength || !(a.buffer instanceof ArrayBuffer)) return;
+  const whole = a instanceof Float32Array && ownsBlock(a)
+    || a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer;
+  if (!whole) return;
   if (debug) {
     if (inPool.has(a)) throw new Error("internal: an array was released to the pool twice");
     poison(a);
@@ -118,7 +136,8 @@ export function releaseArray(a: PoolArray): void {
  * ```
  */
 export function memoryStats(): MemoryStats {
-  return { allocatedArrays, allocatedBytes, reusedArrays, cachedArrays, cachedBytes };
+  const heap = kernelHeap()?.stats();
+  return { allocatedArrays, allocatedBytes, reusedArrays, cachedArrays, cachedBytes, heapBytes: heap?.heapBytes ?? 0, heapUsedBytes: heap?.usedBytes ?? 0 };
 }
 
 /** Drops every free array, leaving them to the garbage collector (`torch.cuda.empty_cache()`). */

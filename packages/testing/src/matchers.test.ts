@@ -1,6 +1,6 @@
 // toBeAllClose: tolerances, NaN, and shapes compared whenever one side is a tensor and the other has a shape.
 import { describe, expect, it } from "vitest";
-import { allCloseMessage } from "./matchers.js";
+import { allCloseMessage, sameBits } from "./matchers.js";
 
 const t = (shape: number[], values: number[]) => ({ shape, data: Float32Array.from(values) });
 
@@ -21,5 +21,17 @@ describe("allCloseMessage", () => {
     expect(allCloseMessage(t([2, 2], [1, 2, 3, 4]), [1, 2, 3, 4])).toBeNull();
     expect(allCloseMessage(t([2, 2], [1, 2, 3, 4]), new Float64Array([1, 2, 3, 4]))).toBeNull();
     expect(allCloseMessage(t([2, 2], [1, 2, 3, 4]), [1, 2, 3])).toBe("[2, 2] holds 4 values, expected 3 ((3 values))");
+  });
+});
+
+describe("sameBits", () => {
+  it("compares each array's own bits: views of one buffer alone, -0 against 0 and NaN payloads told apart", () => {
+    const whole = new Float32Array([1, 2, 3, 1, 2, 4]);
+    expect(sameBits(whole.subarray(0, 2), whole.subarray(3, 5))).toBe(true);
+    expect(sameBits(whole.subarray(0, 3), whole.subarray(3, 6))).toBe(false);
+    expect(sameBits(new Float32Array([0]), new Float32Array([-0]))).toBe(false);
+    const nan = new Float32Array(new Uint32Array([0x7fc00001]).buffer);
+    expect(sameBits(nan, new Float32Array([NaN]))).toBe(false);
+    expect(sameBits(new Float32Array(2), new Float32Array(3))).toBe(false);
   });
 });

@@ -80,3 +80,14 @@ export function allCloseMessage(actual: Numeric, expected: Numeric, options: Clo
   if (bad.length === 0) return null;
   return `${bad.length} of ${a.values.length} values differ beyond atol ${atol}, rtol ${rtol}: ${bad.slice(0, 8).join(", ")}`;
 }
+
+/**
+ * Whether two float32 arrays hold the same bits, element for element (NaN payloads and the sign of zero included),
+ * reading each array's own bytes: a view of a larger buffer (tensor storage in the shared heap) is compared alone.
+ */
+export function sameBits(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length), ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return false;
+  return true;
+}

@@ -1,5 +1,6 @@
 // adadeltaStep: the SIMD kernel gives the JavaScript loop's bits (every flag, vector tails), and one step by hand.
 import { afterEach, describe, expect, it } from "vitest";
+import { sameBits } from "@tsgrad/testing";
 import { getBackend, setBackend } from "../compute.js";
 import { Generator } from "../random.js";
 import { adadeltaStep, type AdadeltaStepScalars } from "./adadelta.js";
@@ -29,7 +30,7 @@ describe("adadeltaStep", () => {
       for (let step = 0; step < 3; step++) adadeltaStep(p, grad, v, u, s);
       return [p, v, u];
     });
-    results[0]!.forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(results[1]![i]!.buffer)), `array ${i}`).toBe(true));
+    results[0]!.forEach((a, i) => expect(sameBits(a, results[1]![i]!), `array ${i}`).toBe(true));
   });
 
   it("computes PyTorch's first step: Δ = √eps / √((1−ρ)·g² + eps) · g", () => {

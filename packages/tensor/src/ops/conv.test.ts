@@ -2,7 +2,7 @@
 // chunks, bit-identical results over 1 and 2 threads, gradcheck, the storage pool, and PyTorch's error messages.
 import { Worker } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadFixture, type GoldenTensor } from "@tsgrad/testing";
+import { loadFixture, type GoldenTensor, sameBits } from "@tsgrad/testing";
 import { getBackend, setBackend, type Backend } from "../compute.js";
 import { gradcheck } from "../gradcheck.js";
 import { memoryStats } from "../pool.js";
@@ -165,7 +165,7 @@ describe("conv2d over worker threads", () => {
       await untilParallel(() => {
         multi = run();
       });
-      multi.forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(single[i]!.buffer)), `output ${i}`).toBe(true));
+      multi.forEach((a, i) => expect(sameBits(a, single[i]!), `output ${i}`).toBe(true));
     } finally {
       setBackend(previous);
     }

@@ -1,35 +1,28 @@
-// The kernels of wasm/conv-kernels.ts and wasm/optim-kernels.ts instantiated once on a memory of their own (shared
-// where allowed, so that the gemm dispatcher's copies out of it are fast), with a bump arena for one op's scratch.
+// The kernels of wasm/conv-kernels.ts and wasm/optim-kernels.ts instantiated once on the tensor heap (heap.ts), with
+// scratch blocks there for one op's temporaries; its products run in place through the gemm dispatcher.
 import { gemm } from "../compute.js";
-import { getNumThreads } from "../parallel.js";
+import { kernelHeap, Scratch } from "../heap.js";
 import { buildConvKernelModule, type ConvKernelExports } from "./conv-kernels.js";
-import { Arena, createMemory, createWasmKernels, sharedMemorySupported, wasmSimdSupported, type GemmLayout } from "./index.js";
+import { wasmSimdSupported, type GemmLayout } from "./index.js";
 import { buildOptimKernelModule, type OptimKernelExports } from "./optim-kernels.js";
 import { wasmApi, type WasmMemory } from "./webassembly.js";
 
-/** The SIMD kernels on their memory. Addresses are byte offsets; `f32()` views the whole memory. */
+/** The SIMD kernels on the tensor heap. Addresses are byte offsets; `f32()` views the whole memory. */
 export interface KernelEngine {
   readonly conv: ConvKernelExports;
   readonly optim: OptimKernelExports;
   readonly memory: WasmMemory;
   /** Scratch of the op that runs now: `reset()` it first, then `alloc`. */
-  readonly arena: Arena;
-  /** A view of the whole memory, valid until the arena next grows it. */
+  readonly arena: Scratch;
+  /** A view of the whole memory, valid until the heap next grows. */
   f32(): Float32Array;
   /**
-   * C (+)= op(A)·op(B) on operands in this memory (byte addresses, layouts as the gemm kernels'): with one thread and
-   * a product of at least {@link DIRECT_MIN_MACS} multiply-adds, the gemm kernel module itself runs on this memory
-   * (nothing copied); otherwise the gemm dispatcher runs on views of it (threads, and its choice of kernel for small
-   * products). The same module either way (the shared one where memories can be shared), so the same bits.
+   * C (+)= op(A)·op(B) on operands in this memory (byte addresses, layouts as the gemm kernels'), through the gemm
+   * dispatcher (compute.ts): in place, on the threads of `setNumThreads`, with its choice of kernel for small
+   * products; the same bits whatever the thread count.
    */
   gemm(layout: GemmLayout, m: number, n: number, k: number, a: number, b: number, c: number, accumulate: boolean): void;
 }
-
-/**
- * Products at least this large run directly on the engine's memory with one thread: far above the size where the
- * dispatcher stops using its JavaScript kernel (4,096 multiply-adds in compute.ts), so both paths take the SIMD kernel.
- */
-export const DIRECT_MIN_MACS = 1 << 16;
 
 let engine: KernelEngine | null | undefined;
 
@@ -50,30 +43,20 @@ export function kernelEngine(): KernelEngine | null {
 
 function createEngine(): KernelEngine | null {
   const api = wasmApi();
-  if (api === null || !wasmSimdSupported()) return null;
-  const shared = sharedMemorySupported();
-  const memory = createMemory({ initialPages: 256, maxPages: 16384, shared });
+  const heap = kernelHeap();
+  if (api === null || heap === null || !wasmSimdSupported()) return null;
+  const { memory, shared } = heap;
   const instantiate = <T>(bytes: Uint8Array): T =>
     new api.Instance(new api.Module(bytes), { env: { memory } }).exports as unknown as T;
-  let view = new Float32Array(memory.buffer);
-  const f32 = (): Float32Array => {
-    if (view.byteLength !== memory.buffer.byteLength) view = new Float32Array(memory.buffer);
-    return view;
-  };
-  const direct = createWasmKernels({ memory });
   return {
     conv: instantiate<ConvKernelExports>(buildConvKernelModule({ shared })),
     optim: instantiate<OptimKernelExports>(buildOptimKernelModule({ shared })),
     memory,
-    arena: new Arena(memory),
-    f32,
+    arena: new Scratch(heap),
+    f32: () => heap.f32(),
     gemm: (layout, m, n, k, a, b, c, accumulate) => {
-      if (direct !== null && getNumThreads() === 1 && m * n * k >= DIRECT_MIN_MACS) {
-        direct.gemm(layout, m, n, k, a, b, c, accumulate);
-        return;
-      }
-      const heap = f32();
-      gemm(m, n, k, heap, a >> 2, layout === "tn", heap, b >> 2, layout === "nt", heap, c >> 2, accumulate);
+      const f32 = heap.f32();
+      gemm(m, n, k, f32, a >> 2, layout === "tn", f32, b >> 2, layout === "nt", f32, c >> 2, accumulate);
     },
   };
 }
