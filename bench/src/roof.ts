@@ -1,8 +1,8 @@
 // The per-core roof and what threads give: the peak GFLOP/s of WebAssembly SIMD multiply + add on this machine, then
 // each of the training step's gemm shapes (wasm backend) on 1 and 2 threads, with the speed-up and the cost two threads
-// pay beyond a perfect split (fork/join, copies into the shared memory, a busy second core).
+// pay beyond a perfect split (the fork/join, a busy second core).
 import { Worker } from "node:worker_threads";
-import { gemm, relaxedSimdAvailable, setBackend, setNumThreads, setRelaxedSimd, setWorkerFactory } from "@tsgrad/tensor";
+import { gemm, relaxedSimdAvailable, setBackend, setNumThreads, setRelaxedSimd, setWorkerFactory, tensor, zeros } from "@tsgrad/tensor";
 import { kernelInstructions } from "@tsgrad/tensor/internal";
 import { FunctionBuilder, ModuleBuilder, type Local } from "../../packages/tensor/src/wasm/assembler.js";
 import { machine, median, timeIt } from "./stats.js";
@@ -67,7 +67,8 @@ setBackend("wasm");
 setWorkerFactory((src: string) => new Worker(src, { eval: true }));
 const time = (threads: number, s: (typeof shapes)[number]): number => {
   setNumThreads(threads);
-  const a = fill(s.m * s.k, 1), b = fill(s.k * s.n, 2), c = new Float32Array(s.m * s.n);
+  // Operands in tensor storage, as in the step (the tensor heap where memory can be shared: nothing is copied).
+  const a = tensor(fill(s.m * s.k, 1)).data, b = tensor(fill(s.k * s.n, 2)).data, c = zeros([s.m * s.n]).data;
   const run = (): void => gemm(s.m, s.n, s.k, a, 0, s.transA, b, 0, s.transB, c, 0);
   for (let i = 0; i < 200; i++) run(); // the workers start and warm up
   return median(Array.from({ length: 15 }, () => timeIt(run, { warmup: 5, runs: 9, inner: 5 })));

@@ -1,11 +1,12 @@
 // The steady training step reuses its storage: allocation counts, unchanged results, nothing a caller holds reused,
 // and a second backward() that never reads a recycled array (PyTorch's rules: scripts/goldens_edge.py).
+import { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadFixture } from "@tsgrad/testing";
 import {
-  Generator, Tensor, emptyCache, getBackend, memoryStats, noGrad, setBackend, setMemoryDebug, tensor,
+  Generator, Tensor, emptyCache, getBackend, memoryStats, noGrad, setBackend, setMemoryDebug, setNumThreads, setWorkerFactory, tensor,
 } from "@tsgrad/tensor";
-import { gradData, heapArraysMade, releaseArray, takeArray } from "@tsgrad/tensor/internal";
+import { copiedFloats, gradData, heapArraysMade, parallelCallCount, releaseArray, takeArray } from "@tsgrad/tensor/internal";
 import { Adam } from "@tsgrad/optim";
 import {
   CrossEntropyLoss, Dropout, Linear, Module, ReLU, Sequential, crossEntropy, linear, mseLoss, nllLoss,
@@ -72,6 +73,50 @@ function countTypedArrays(fn: () => void): number {
   }
   return count;
 }
+
+describe("the steady training step reads its operands where they lie (the tensor heap)", () => {
+  const previous = getBackend();
+  afterEach(() => {
+    setBackend(previous);
+    setNumThreads(1);
+    setWorkerFactory(null);
+  });
+
+  it.each(["js", "wasm"] as const)("%s backend, 1 and 2 threads: the gemms and Adam copy no float, and give the same losses", async (backend) => {
+    setBackend(backend);
+    const losses: number[][] = [];
+    for (const threads of [1, 2]) {
+      setWorkerFactory((src) => new Worker(src, { eval: true }));
+      setNumThreads(threads);
+      const run = referenceRun(4);
+      const seen: number[] = [];
+      // Until the workers have started, products run on this thread: wait for them before counting.
+      for (let i = 0; threads > 1 && i < 2000; i++) {
+        const before = parallelCallCount();
+        new Sequential(new Linear(IN, H)).forward(tensor(new Float32Array(B * IN), { shape: [B, IN] }));
+        if (parallelCallCount() > before) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const copied = copiedFloats(), calls = parallelCallCount();
+      for (let i = 0; i < 6; i++) seen.push(run.step(i).loss);
+      expect(copiedFloats() - copied).toBe(0);
+      if (threads > 1) expect(parallelCallCount() - calls).toBeGreaterThanOrEqual(6 * 2); // forward and dW1 of each step
+      losses.push(seen);
+    }
+    expect(losses[1]).toEqual(losses[0]);
+  });
+
+  it("copies an operand that lies outside the heap, with the same result", () => {
+    setBackend("wasm");
+    const x = tensor(Float32Array.from({ length: B * IN }, (_, i) => Math.sin(i)), { shape: [B, IN] });
+    const fc = new Linear(IN, H, { generator: new Generator(2) });
+    const inHeap = fc.forward(x).data;
+    const copied = copiedFloats();
+    const outside = fc.forward(new Tensor(Float32Array.from(x.data), x.shape)).data;
+    expect(copiedFloats() - copied).toBe(B * IN);
+    expect(outside).toEqual(inHeap);
+  });
+});
 
 describe.each(["js", "wasm"] as const)("the steady training step on the %s backend", (backend) => {
   const previous = getBackend();

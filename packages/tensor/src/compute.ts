@@ -138,13 +138,26 @@ class OwnKernels {
     if (at >= 0) return at;
     const p = this.scratch.alloc(len);
     this.heap.f32().set(a.subarray(off, off + len), p >> 2);
+    copied += len;
     return p;
   }
 
   /** Copies a result computed at byte address `p` back into `a[off…off+len)` unless it was computed in place. */
   copyOut(a: Float32Array, off: number, len: number, p: number): void {
-    if (addressOf(a, off) !== p) a.set(this.heap.f32().subarray(p >> 2, (p >> 2) + len), off);
+    if (addressOf(a, off) === p) return;
+    a.set(this.heap.f32().subarray(p >> 2, (p >> 2) + len), off);
+    copied += len;
   }
+}
+
+let copied = 0;
+
+/**
+ * @internal Floats the gemm and Adam dispatchers have copied into and out of the tensor heap so far, for operands
+ * that did not lie there (tests hold a training step to none).
+ */
+export function copiedFloats(): number {
+  return copied;
 }
 
 let own: OwnKernels | null = null;

@@ -4,7 +4,8 @@ export { takeArray, takeZeros, takeFloat64, takeInt32, releaseArray } from "./po
 export type { PoolArray } from "./pool.js";
 export { gradData, handOver, zeroGrad } from "./ownership.js";
 export type { ZeroGradOptions } from "./ownership.js";
-export { gemm, adamUpdate } from "./compute.js";
+export { gemm, adamUpdate, copiedFloats } from "./compute.js";
+export { parallelCallCount } from "./parallel.js";
 export type { AdamScalars } from "./kernels/adam.js";
 export { adadeltaStep } from "./kernels/adadelta.js";
 export type { AdadeltaStepScalars } from "./kernels/adadelta.js";
