@@ -1,5 +1,6 @@
 // The training loop and the evaluation, free of I/O so that tests can drive them directly.
 import { Tensor, noGrad } from "@tsgrad/tensor";
+import { newFloat32 } from "@tsgrad/tensor/internal";
 import type { Normalize } from "@tsgrad/data";
 import { CLASSES, IMAGE_SIZE, type Net } from "./model.js";
 
@@ -113,7 +114,7 @@ export function evaluate(net: Net, split: Split, options: EvaluateOptions = {}):
   let lossSum = 0;
   let correct = 0;
   net.module.eval();
-  const scratch = new Float32Array(Math.min(chunkSize, count) * IMAGE_SIZE); // each pass overwrites the last
+  const scratch = newFloat32(Math.min(chunkSize, count) * IMAGE_SIZE); // each pass overwrites the last
   const gathered = chunkSize < batchSize ? new Float32Array(Math.min(batchSize, count) * CLASSES) : null;
   /** The outputs of images [start, start + rows): one forward pass over the scratch. */
   const forward = (start: number, rows: number): Tensor => {

@@ -1,5 +1,6 @@
 // DataLoader: seeded shuffling and batching of in-memory datasets into float32 tensors; TensorDataset. No I/O.
 import { Generator, ShapeError, Tensor, defaultGenerator, formatShape, type GeneratorState } from "@tsgrad/tensor";
+import { newFloat32 } from "@tsgrad/tensor/internal";
 
 /**
  * An in-memory dataset of `count` samples: `images` holds `count` equal rows back to back (a {@link MnistSplit} has
@@ -174,13 +175,16 @@ export class DataLoader implements Iterable<Batch> {
 
   private *epoch(order: Int32Array | null, startBatch: number, reuseStorage: boolean): EpochIterator {
     const { count, rowSize } = this.table;
-    // With reuseStorage, one pair of arrays for the epoch; a shorter last batch uses the front of them.
+    // With reuseStorage, one pair of arrays for the epoch (in the tensor heap, where the kernels read them in place); a
+    // shorter last batch uses the front of them. Without it, ordinary arrays: a loop that never yields to the event
+    // loop gives the heap nothing back (its blocks return through FinalizationRegistry), while the collector reclaims
+    // ordinary arrays at once.
     let shared: { inputs: Float32Array; labels: Float32Array } | null = null;
     for (let b = startBatch; b < this.length; b++) {
       const start = b * this.batchSize;
       const rows = Math.min(start + this.batchSize, count) - start;
       if (reuseStorage) {
-        shared ??= { inputs: new Float32Array(this.batchSize * rowSize), labels: new Float32Array(this.batchSize) };
+        shared ??= { inputs: newFloat32(this.batchSize * rowSize), labels: new Float32Array(this.batchSize) };
         yield this.gather(order, start, rows, shared.inputs.subarray(0, rows * rowSize), shared.labels.subarray(0, rows));
       } else {
         yield this.gather(order, start, rows, new Float32Array(rows * rowSize), new Float32Array(rows));

@@ -1,6 +1,6 @@
 // Adadelta as torch.optim.Adadelta (1.13, single-tensor path): running averages of g² and Δx², L2 weight decay, maximize.
 import type { Tensor } from "@tsgrad/tensor";
-import { adadeltaStep, gradData } from "@tsgrad/tensor/internal";
+import { adadeltaStep, gradData, takeZeros } from "@tsgrad/tensor/internal";
 import { Optimizer, snapshot, type ParamStateDict, type Params } from "./optimizer.js";
 
 /** Options of {@link Adadelta} (PyTorch's defaults). */
@@ -52,7 +52,7 @@ export class Adadelta extends Optimizer<AdadeltaGroupOptions, AdadeltaState> {
   }
 
   protected createState(p: Tensor): AdadeltaState {
-    return { step: 0, squareAvg: new Float32Array(p.numel), accDelta: new Float32Array(p.numel) };
+    return { step: 0, squareAvg: takeZeros(p.numel), accDelta: takeZeros(p.numel) };
   }
 
   protected saveState(s: AdadeltaState, p: Tensor): ParamStateDict | null {

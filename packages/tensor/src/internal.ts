@@ -1,6 +1,6 @@
 // @tsgrad/tensor/internal: the op-author API that nn and optim build on (storage pool, ownership, raw kernels).
 // Not for training code: everything a user needs is in "@tsgrad/tensor". The ownership rules are in ownership.ts.
-export { takeArray, takeZeros, takeFloat64, takeInt32, releaseArray } from "./pool.js";
+export { takeArray, takeZeros, takeFloat64, takeInt32, releaseArray, newFloat32 } from "./pool.js";
 export type { PoolArray } from "./pool.js";
 export { gradData, handOver, zeroGrad } from "./ownership.js";
 export type { ZeroGradOptions } from "./ownership.js";

@@ -1,6 +1,7 @@
 // Adadelta's fused update in place (torch.optim.Adadelta's single-tensor order, float32): the JavaScript loop, and the
 // dispatch to the SIMD kernel of wasm/optim-kernels.ts on the wasm backend (the same bits: every step is IEEE f32).
 import { getBackend } from "../compute.js";
+import { addressOf } from "../heap.js";
 import { kernelEngine } from "../wasm/engine.js";
 
 /** Hyperparameters of one Adadelta step (`torch.optim.Adadelta`). */
@@ -20,8 +21,8 @@ const WASM_MIN_ELEMENTS = 4096;
 /**
  * One Adadelta update in place, every operation rounded to float32 in PyTorch 1.13's order: `g' = ±g (+ wd·p)`,
  * `v = v·ρ + ((1−ρ)·g')·g'`, `Δ = (√(u + eps) / √(v + eps))·g'`, `u = u·ρ + ((1−ρ)·Δ)·Δ`, `p = p + (−lr)·Δ`.
- * `grad` is read only. On the wasm backend large arrays are copied into the kernels' memory and updated with SIMD
- * (bit for bit the same result).
+ * `grad` is read only. On the wasm backend large arrays are updated with SIMD (bit for bit the same result), in place
+ * when they lie in the tensor heap.
  */
 export function adadeltaStep(
   param: Float32Array, grad: Float32Array, squareAvg: Float32Array, accDelta: Float32Array, s: AdadeltaStepScalars,
@@ -33,17 +34,22 @@ export function adadeltaStep(
     adadeltaJs(param, grad, squareAvg, accDelta, 0, n, rho, oneMinusRho, eps, negLr, wd, s.maximize);
     return;
   }
+  // In place where the arrays lie in the tensor heap (tensor storage, optimizer state); others are copied in and out.
   e.arena.reset();
-  const pp = e.arena.alloc(n), pg = e.arena.alloc(n), pv = e.arena.alloc(n), pu = e.arena.alloc(n);
-  const heap = e.f32();
-  heap.set(param, pp >> 2);
-  heap.set(grad, pg >> 2);
-  heap.set(squareAvg, pv >> 2);
-  heap.set(accDelta, pu >> 2);
+  const at = (a: Float32Array): number => {
+    const p = addressOf(a, 0);
+    if (p >= 0) return p;
+    const q = e.arena.alloc(n);
+    e.f32().set(a, q >> 2);
+    return q;
+  };
+  const pp = at(param), pg = at(grad), pv = at(squareAvg), pu = at(accDelta);
   e.optim.adadelta(pp, pg, pv, pu, 0, n, rho, oneMinusRho, eps, negLr, wd, s.maximize ? 1 : 0);
-  param.set(heap.subarray(pp >> 2, (pp >> 2) + n));
-  squareAvg.set(heap.subarray(pv >> 2, (pv >> 2) + n));
-  accDelta.set(heap.subarray(pu >> 2, (pu >> 2) + n));
+  const heap = e.f32();
+  for (const [a, p] of [[param, pp], [squareAvg, pv], [accDelta, pu]] as const) {
+    if (addressOf(a, 0) !== p) a.set(heap.subarray(p >> 2, (p >> 2) + n));
+  }
+  e.arena.reset();
 }
 
 /** The JavaScript update of elements [start, end) (scalars already rounded to float32). */
