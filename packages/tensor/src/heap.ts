@@ -8,6 +8,12 @@ import { wasmApi, type WasmMemory } from "./wasm/webassembly.js";
  * for beyond it comes from ordinary `Float32Array`s, which the kernels copy in and out.
  */
 export const HEAP_MAX_PAGES = 16384;
+/**
+ * Tensor storage the heap holds at most (256 MiB): past it, new storage is ordinary arrays. Blocks of arrays the
+ * program dropped come back only once the collector has run and the event loop has turned (FinalizationRegistry), so
+ * a loop that never yields could otherwise fill the heap with storage nobody can reach.
+ */
+export const HEAP_STORAGE_BYTES = 256 * 2 ** 20;
 /** Arrays shorter than this are ordinary `Float32Array`s (a loss, a bias of a few values): no kernel reads them in place. */
 export const HEAP_MIN_FLOATS = 64;
 /** Blocks start on a cache line. */
@@ -134,8 +140,13 @@ export function kernelHeap(): Heap | null {
   return heap;
 }
 
+let storageBytes = 0; // in blocks of arrays made by heapArray and not yet reclaimed
+
 /** Blocks of arrays the garbage collector reclaimed go back to the heap. */
-const reclaim = new FinalizationRegistry<readonly [number, number]>(([ptr, bytes]) => heap?.release(ptr, bytes));
+const reclaim = new FinalizationRegistry<readonly [number, number]>(([ptr, bytes]) => {
+  storageBytes -= bytes;
+  heap?.release(ptr, bytes);
+});
 
 let made = 0;
 
@@ -149,15 +160,18 @@ const owners = new WeakSet<Float32Array>();
 
 /**
  * A new array of `n` f32 in the shared heap (contents unspecified: write every element), or null where storage cannot
- * lie in the heap (no shared memory, fewer than {@link HEAP_MIN_FLOATS} values, or the heap is full).
+ * lie in the heap (no shared memory, fewer than {@link HEAP_MIN_FLOATS} values, past {@link HEAP_STORAGE_BYTES}, or the
+ * heap is full).
  */
 export function heapArray(n: number): HeapArray | null {
   if (n < HEAP_MIN_FLOATS) return null;
   const h = kernelHeap();
   if (h === null || !h.shared) return null;
   const bytes = blockBytes(n);
+  if (storageBytes + bytes > HEAP_STORAGE_BYTES) return null;
   const ptr = h.alloc(bytes);
   if (ptr < 0) return null;
+  storageBytes += bytes;
   const a = new HeapArray(h.memory.buffer as ArrayBuffer, ptr, n);
   made++;
   owners.add(a);
