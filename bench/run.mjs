@@ -66,13 +66,24 @@ if (wanted("matmul")) {
   execFileSync(process.execPath, [file], { stdio: "inherit" });
 }
 
-if (wanted("roof")) {
+/** Runs a benchmark that prints as it goes and ends with a JSON line: prints the rest, returns the JSON. */
+function runPrinting(file, args, nodeFlags = []) {
+  const out = execFileSync(process.execPath, [...nodeFlags, file, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const lines = out.trimEnd().split("\n");
+  for (const l of lines) if (!l.startsWith("{")) console.log(l);
+  const json = lines.reverse().find((l) => l.startsWith("{"));
+  return json === undefined ? null : JSON.parse(json);
+}
+
+let roof = null; // this run's per-core peak GFLOP/s: { plain, relaxed }
+if (wanted("roof") || wanted("step")) {
   const file = await bundle("roof");
-  console.log("\n== per-core roof, and each of the step's products on 1 and 2 threads ==");
-  execFileSync(process.execPath, [file], { stdio: "inherit" });
+  console.log("\n== per-core roof, and each of the step's products on 1 and 2 threads (operands in tensor storage) ==");
+  roof = runPrinting(file, [])?.roof ?? null;
   if (Number(process.versions.node.split(".")[0]) === 20) {
     console.log("-- the same with --experimental-wasm-relaxed-simd (Node 20) --");
-    execFileSync(process.execPath, ["--experimental-wasm-relaxed-simd", file, "--relaxed"], { stdio: "inherit" });
+    const relaxed = runPrinting(file, ["--relaxed"], ["--experimental-wasm-relaxed-simd"])?.roof ?? null;
+    if (roof !== null && relaxed !== null) roof.relaxed = relaxed.relaxed;
   }
 }
 
@@ -115,17 +126,30 @@ if (wanted("step")) {
   const torch1 = torch.find((r) => r.system === "pytorch-1t") ?? best;
   const refName = torch.length > 0 ? "PyTorch" : "tsgrad-2t";
   const stepsPerEpoch = Math.ceil(60000 / 64);
+  // The step's products: x·W1ᵀ and dW1 (64×784×128 each), and layer 2's forward, dW2 and dX2 (64×128×10 each).
+  const stepMflop = (2 * (2 * 64 * 784 * 128) + 3 * (2 * 64 * 128 * 10)) / 1e6;
   console.log(
-    `${"system".padEnd(23)} ms/step  × ${refName} best  × ${refName} 1t  s/epoch*  peak RSS MB  GC pauses/1k steps   GFLOP/s x·Wᵀ   dY·W    dYᵀ·x`,
+    `${"system".padEnd(23)} ms/step  × ${refName} best  × ${refName} 1t  s/epoch*  step GFLOP/s†  peak RSS MB  GC pauses/1k steps   GFLOP/s x·Wᵀ   dY·W    dYᵀ·x`,
   );
   for (const r of results) {
     console.log(
       `${r.system.padEnd(22)} ${r.msPerStep.toFixed(3).padStart(8)} ${(r.msPerStep / best.msPerStep).toFixed(2).padStart(15)}` +
         ` ${(r.msPerStep / torch1.msPerStep).toFixed(2).padStart(13)}` +
-        ` ${((r.msPerStep * stepsPerEpoch) / 1000).toFixed(1).padStart(9)} ${r.peakRssMB.toFixed(0).padStart(12)}` +
+        ` ${((r.msPerStep * stepsPerEpoch) / 1000).toFixed(1).padStart(9)} ${(stepMflop / r.msPerStep).toFixed(1).padStart(14)}` +
+        ` ${r.peakRssMB.toFixed(0).padStart(12)}` +
         ` ${(r.gcPauses * 1000).toFixed(0).padStart(19)}` +
         `   ${r.gflops.forward.toFixed(2).padStart(10)} ${r.gflops.gradInput.toFixed(2).padStart(6)} ${r.gflops.gradWeight.toFixed(2).padStart(8)}`,
     );
   }
   console.log("* implied seconds per epoch of 60,000 images (938 steps), training steps only");
+  console.log(`† the step's ${stepMflop.toFixed(1)} MFLOP of matrix products per ms of the whole step (Adam, cross-entropy and the rest included)`);
+  if (roof !== null) {
+    const t1 = results.find((r) => r.system === "tsgrad-wasm-1t");
+    const per = (r) => stepMflop / r.msPerStep;
+    console.log(
+      `per-core roof of this run (wasm SIMD, one thread): ${roof.plain.toFixed(1)} GFLOP/s f32x4.mul + f32x4.add` +
+        (roof.relaxed != null ? `, ${roof.relaxed.toFixed(1)} f32x4.relaxed_madd` : "") +
+        (t1 !== undefined ? `; tsgrad's whole step on 1 thread runs at ${per(t1).toFixed(1)} GFLOP/s, ${((100 * per(t1)) / roof.plain).toFixed(0)} % of it` : ""),
+    );
+  }
 }
