@@ -146,11 +146,13 @@ const warmup = Math.min(5, Math.floor(steps / 3));
 for (let i = 0; i < warmup; i++) step(i);
 const times: number[] = [];
 let loss = 0;
+const losses: number[] = [];
 const arraysBefore = memoryStats().allocatedArrays;
 for (let i = 0; i < steps; i++) {
   const t0 = performance.now();
   loss = step(i);
   times.push(performance.now() - t0);
+  losses.push(loss);
 }
 const result: Record<string, unknown> = {
   system: `tsgrad-${getBackend()}-${threads}t${sequential ? "-sequential" : ""}`,
@@ -158,6 +160,7 @@ const result: Record<string, unknown> = {
   minMsPerStep: Math.min(...times),
   steps,
   lastLoss: loss,
+  losses,
   newArraysPerStep: (memoryStats().allocatedArrays - arraysBefore) / steps,
   peakRssMB: process.resourceUsage().maxRSS / 1024,
 };
