@@ -1,5 +1,6 @@
 // SIMD kernels of the convolutions, emitted with the assembler: zero padding of image planes, the three tile
-// transforms of Winograd's F(2×2, 3×3) (input, output, output gradient) and 2×2 max pooling. Every address is an i32
+// transforms of Winograd's F(2×2, 3×3) (input, output, output gradient), 2×2 max pooling, and the element-wise maps
+// around them (ReLU, its gradient, a product). Every address is an i32
 // byte offset into the imported memory; arrays are f32, row-major. Four tiles of a tile row go through the f32x4 lanes together; the
 // tiles that do not fill a group of four (and the edge tiles of the outputs) take a scalar path with the same
 // operations in the same order, so every value is computed the same way wherever its tile falls.
@@ -39,6 +40,12 @@ export interface ConvKernelExports {
    * (i32) = its position in the window, 0 … 3 (row-major).
    */
   max_pool_2x2(x: number, out: number, code: number, planes: number, height: number, width: number, outH: number, outW: number): void;
+  /** out[i] = x[i] where x[i] > 0 or is NaN (its bits kept), else +0, for i < n. */
+  relu(x: number, out: number, n: number): void;
+  /** out[i] = +0 where x[i] ≤ 0, else g[i] (NaN in x passes g on), for i < n. */
+  relu_grad(x: number, g: number, out: number, n: number): void;
+  /** out[i] = a[i] · b[i] (f32), for i < n. */
+  mul(a: number, b: number, out: number, n: number): void;
 }
 
 const EVEN = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27]; // lanes 0, 2 of a, then 0, 2 of b
@@ -511,6 +518,57 @@ function buildMaxPool2x2(): FunctionBuilder {
   return f;
 }
 
+/**
+ * An element-wise map over `inputs` arrays of n f32 (the last parameter) into `out`: `vector` leaves the f32x4 result
+ * of the four lanes loaded into its locals on the stack, `scalar` the f32 result of one element; the vector loop runs
+ * over ⌊n/4⌋·4 elements, the scalar one over the rest.
+ */
+function buildMap(
+  inputs: number,
+  vector: (f: FunctionBuilder, v: Local[]) => void,
+  scalar: (f: FunctionBuilder, s: Local[]) => void,
+): FunctionBuilder {
+  const f = new FunctionBuilder(Array.from({ length: inputs + 2 }, () => "i32" as const));
+  const ps = params(f, inputs + 2);
+  const ins = ps.slice(0, inputs), out = ps[inputs]!, n = ps[inputs + 1]!;
+  const i = f.local("i32"), end = f.local("i32"), vecEnd = f.local("i32");
+  const v = ins.map(() => f.local("v128")), sv = ins.map(() => f.local("f32"));
+  f.localGet(n).i32Const(4).i32Mul().localSet(end);
+  f.localGet(end).i32Const(-16).i32And().localSet(vecEnd);
+  f.i32Const(0).localSet(i);
+  f.forLoop(i, vecEnd, 16, () => {
+    ins.forEach((p, k) => f.localGet(p).localGet(i).i32Add().v128Load().localSet(v[k]!));
+    f.localGet(out).localGet(i).i32Add();
+    vector(f, v);
+    f.v128Store();
+  });
+  f.forLoop(i, end, 4, () => {
+    ins.forEach((p, k) => f.localGet(p).localGet(i).i32Add().f32Load().localSet(sv[k]!));
+    f.localGet(out).localGet(i).i32Add();
+    scalar(f, sv);
+    f.f32Store();
+  });
+  return f;
+}
+
+function buildRelu(): FunctionBuilder {
+  // x & (x > 0 | x ≠ x): the bits of x where it is positive or NaN, else +0.
+  return buildMap(1,
+    (f, [x]) => f.localGet(x!).localGet(x!).f32x4Const(0).f32x4Gt().localGet(x!).localGet(x!).f32x4Ne().v128Or().v128And(),
+    (f, [x]) => f.localGet(x!).f32Const(0).localGet(x!).f32Const(0).f32Gt().localGet(x!).localGet(x!).f32Ne().i32Or().select());
+}
+
+function buildReluGrad(): FunctionBuilder {
+  // g & ~(x ≤ 0).
+  return buildMap(2,
+    (f, [x, g]) => f.localGet(g!).localGet(x!).f32x4Const(0).f32x4Le().v128AndNot(),
+    (f, [x, g]) => f.f32Const(0).localGet(g!).localGet(x!).f32Const(0).f32Le().select());
+}
+
+function buildMul(): FunctionBuilder {
+  return buildMap(2, (f, [a, b]) => f.localGet(a!).localGet(b!).f32x4Mul(), (f, [a, b]) => f.localGet(a!).localGet(b!).f32Mul());
+}
+
 /** The convolution kernel module's bytes: `env.memory` imported (shared or not) and the functions of `ConvKernelExports`. */
 export function buildConvKernelModule({ shared }: { readonly shared: boolean }): Uint8Array {
   const mod = new ModuleBuilder();
@@ -522,5 +580,8 @@ export function buildConvKernelModule({ shared }: { readonly shared: boolean }):
   mod.addFunction(buildWinoOutput(), "wino_output");
   mod.addFunction(buildWinoGradOutput(), "wino_grad_output");
   mod.addFunction(buildMaxPool2x2(), "max_pool_2x2");
+  mod.addFunction(buildRelu(), "relu");
+  mod.addFunction(buildReluGrad(), "relu_grad");
+  mod.addFunction(buildMul(), "mul");
   return mod.toBytes();
 }
