@@ -106,11 +106,10 @@ export class Dropout extends Module<[Tensor], Tensor> {
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
     const scale = this.p === 1 ? 0 : 1 / (1 - this.p);
-    const mask = takeArray(x.numel);
-    for (let i = 0; i < mask.length; i++) mask[i] = this.generator.nextFloat() < this.p ? 0 : scale;
     const xd = x.data;
+    const mask = takeArray(xd.length);
     const out = takeArray(xd.length);
-    for (let i = 0; i < out.length; i++) out[i] = xd[i]! * mask[i]!;
+    dropoutMask(this.generator, this.p, scale, xd, mask, out);
     // dx = g · mask.
     return defineOp({
       name: "dropout",
@@ -125,6 +124,37 @@ export class Dropout extends Module<[Tensor], Tensor> {
       },
     });
   }
+}
+
+/**
+ * mask[i] = 0 with probability p, else `scale`, and out[i] = x[i]·mask[i]: element i is dropped when the generator's
+ * i-th `nextFloat()` is below p, so the generator ends where that many `nextFloat()` calls leave it. The xoshiro128**
+ * step of `Generator.nextUint32` runs inline on its state (a call per element and a branch on a random comparison
+ * cost several times the rest): `nextFloat() < p` ⇔ `(u >>> 8) < ⌈p·2²⁴⌉`, exactly, as `nextFloat()` is
+ * `(u >>> 8)·2⁻²⁴`.
+ */
+function dropoutMask(
+  generator: Generator, p: number, scale: number, x: Float32Array, mask: Float32Array, out: Float32Array,
+): void {
+  const state = generator.getState();
+  let [s0, s1, s2, s3] = state.words.map((w) => w | 0) as [number, number, number, number];
+  const threshold = Math.ceil(p * 16777216); // 2²⁴·p is exact
+  const kept = Math.fround(scale); // the mask's value, as its float32 array holds it
+  for (let i = 0; i < mask.length; i++) {
+    const t5 = Math.imul(s1, 5);
+    const u = Math.imul((t5 << 7) | (t5 >>> 25), 9) >>> 8;
+    const t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = (s3 << 11) | (s3 >>> 21);
+    const m = (((u - threshold) >>> 31) ^ 1) * kept; // u < threshold: 0, else the scale
+    mask[i] = m;
+    out[i] = x[i]! * m;
+  }
+  generator.setState({ words: [s0 >>> 0, s1 >>> 0, s2 >>> 0, s3 >>> 0], spareNormal: state.spareNormal });
 }
 
 /**
