@@ -55,6 +55,8 @@ export class GELU extends Module<[Tensor], Tensor> {
  * ```
  */
 export class Flatten extends Module<[Tensor], Tensor> {
+  override readonly keepsTensors = false;
+
   constructor(readonly startDim = 1, readonly endDim = -1) {
     super();
   }
@@ -117,13 +119,19 @@ export class Dropout extends Module<[Tensor], Tensor> {
       output: out,
       shape: x.shape,
       saved: [mask],
-      backward: (g) => {
-        const gx = takeArray(g.length);
-        for (let i = 0; i < gx.length; i++) gx[i] = g[i]! * mask[i]!;
-        return [gx];
-      },
+      backward: (g) => [maskedGrad(g, mask)],
     });
   }
+}
+
+/**
+ * g · mask, element-wise, in a new array: a function of its own, not a loop in each step's new backward closure (V8
+ * then ran the loop unoptimized for the first dozen steps: 7.5 ms instead of 1.3 for [64, 9216]).
+ */
+function maskedGrad(g: Float32Array, mask: Float32Array): Float32Array {
+  const gx = takeArray(g.length);
+  for (let i = 0; i < gx.length; i++) gx[i] = g[i]! * mask[i]!;
+  return gx;
 }
 
 /**
@@ -192,18 +200,23 @@ export class Sequential extends Module<[Tensor], Tensor> {
 
   /**
    * Runs the layers in order. Between two layers that keep no tensors (`keepsTensors` false: `Linear`, `Conv2d`,
-   * `MaxPool2d`, `AvgPool2d`, `ReLU`, `Dropout`) the intermediate result is seen by nobody but the graph, so it is handed over to it and its storage goes
+   * `MaxPool2d`, `AvgPool2d`, `ReLU`, `Dropout`, `Flatten`) the intermediate result is seen by nobody but the graph, so it is handed over to it and its storage goes
    * back to the pool once `backward()` has used it (at once under `noGrad`): a steady training loop reuses the same
-   * arrays step after step.
+   * arrays step after step. A `Flatten` between them shares its input's storage, which goes back once the layer
+   * after the `Flatten` has used it.
    */
   forward(x: Tensor): Tensor {
     let y = x;
-    let inner = false; // y was made by a layer of this Sequential that keeps nothing, and nothing else has seen it
+    // The intermediate whose storage y holds (y itself, or the tensor y is a view of: `Flatten`'s result), made by a
+    // layer of this Sequential that keeps nothing and seen by nothing else; null otherwise.
+    let owner: Tensor | null = null;
     for (const m of this.layers) {
       const next = m.forward(y);
       if (!m.keepsTensors && next === y) continue; // an eval Dropout passes its input through: the same intermediate
-      if (inner && !m.keepsTensors) handOver(y, next);
-      inner = !m.keepsTensors;
+      // A view (Flatten) shares its input's storage: that storage is handed over at the view's reader instead.
+      const view = next.data.buffer === y.data.buffer;
+      if (owner !== null && !m.keepsTensors && !view) handOver(owner, next);
+      owner = m.keepsTensors ? null : view ? owner : next;
       y = next;
     }
     return y;
