@@ -1,6 +1,8 @@
 // One training step of pytorch/examples' MNIST CNN in tsgrad (batch 64, nll, Adadelta lr 1.0, dropout in training
 // mode), and a per-op profile. Prints one JSON line. Usage (bundle with esbuild first, as run.mjs does):
-//   node cnn-step.mjs [threads] [steps] [js|wasm] [--profile]
+//   node cnn-step.mjs [threads] [steps] [js|wasm] [--profile] [--breakdown]
+// --profile times each op alone on the step's shapes; --breakdown times, inside the timed steps, each layer's forward,
+// each graph node's backward (by name, in graph order) and the optimizer step (medians over the steps, in ms).
 // The PyTorch twin is bench/peers/torch-cnn-step.py (same shapes, same step).
 import { Worker } from "node:worker_threads";
 import {
@@ -15,6 +17,7 @@ const threads = Number(process.argv[2] ?? 1);
 const steps = Number(process.argv[3] ?? 30);
 const backendArg = process.argv[4];
 const profile = process.argv.includes("--profile");
+const breakdown = process.argv.includes("--breakdown");
 if (backendArg === "js" || backendArg === "wasm") setBackend(backendArg);
 setWorkerFactory((src: string) => new Worker(src, { eval: true }));
 setNumThreads(threads);
@@ -142,15 +145,51 @@ function opProfile(): Record<string, { forwardMs: number; backwardMs: number; gf
   return out;
 }
 
+/** Per step: ms of each labelled part (layer forwards, node backwards, the optimizer), filled when `breakdown`. */
+const parts = new Map<string, number[]>();
+let partsStep = -1;
+function addPart(label: string, ms: number): void {
+  let list = parts.get(label);
+  if (list === undefined) parts.set(label, (list = []));
+  while (list.length <= partsStep) list.push(0);
+  list[partsStep]! += ms;
+}
+function timed<A extends unknown[], R>(label: (self: unknown, args: A) => string, fn: (...args: A) => R): (...args: A) => R {
+  return function (this: unknown, ...args: A): R {
+    const t0 = performance.now();
+    const r = fn.apply(this, args);
+    if (partsStep >= 0) addPart(label(this, args), performance.now() - t0);
+    return r;
+  };
+}
+if (breakdown) {
+  // Each layer's forward (the Sequential's children, or the Net's fields), labelled "forward <index> <class>".
+  const layers = sequential ? (model.children()[0]!.children()) : model.children();
+  layers.forEach((m, i) => {
+    const label = `forward ${String(i).padStart(2)} ${m.constructor.name}`;
+    m.forward = timed(() => label, m.forward.bind(m) as (...a: unknown[]) => unknown) as typeof m.forward;
+  });
+  // Every graph node's backward, by the node's name (the Node class is reached through a recorded op).
+  const probe = new Tensor(new Float32Array(1), [1], true).relu();
+  const nodeProto = Object.getPrototypeOf(probe.gradFn!) as { _apply: (...a: unknown[]) => unknown };
+  const apply = nodeProto._apply;
+  nodeProto._apply = timed((self) => `backward ${(self as { name: string }).name}`, apply);
+  const optStep = opt.step.bind(opt);
+  opt.step = timed(() => "optimizer step", optStep) as typeof opt.step;
+}
+
 const warmup = Math.min(5, Math.floor(steps / 3));
 for (let i = 0; i < warmup; i++) step(i);
 const times: number[] = [];
 let loss = 0;
+const losses: number[] = [];
 const arraysBefore = memoryStats().allocatedArrays;
 for (let i = 0; i < steps; i++) {
+  partsStep = i;
   const t0 = performance.now();
   loss = step(i);
   times.push(performance.now() - t0);
+  losses.push(loss);
 }
 const result: Record<string, unknown> = {
   system: `tsgrad-${getBackend()}-${threads}t${sequential ? "-sequential" : ""}`,
@@ -158,8 +197,13 @@ const result: Record<string, unknown> = {
   minMsPerStep: Math.min(...times),
   steps,
   lastLoss: loss,
+  losses,
   newArraysPerStep: (memoryStats().allocatedArrays - arraysBefore) / steps,
   peakRssMB: process.resourceUsage().maxRSS / 1024,
 };
+partsStep = -1;
+if (breakdown) {
+  result["breakdown"] = Object.fromEntries([...parts].map(([k, v]) => [k, Math.round(median(v) * 100) / 100]));
+}
 if (profile) result["profile"] = opProfile();
 console.log(JSON.stringify(result));

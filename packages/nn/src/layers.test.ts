@@ -47,6 +47,28 @@ describe("Dropout", () => {
     expect(y.gradFn!.name).toBe("dropout");
   });
 
+  it.each([[0.25], [0.5], [0.1], [1 / 3]])("draws the mask from the generator's nextFloat() < p, p = %d", (p) => {
+    const x = randn([3, 1001], { generator: new Generator(5) });
+    const drop = new Dropout(p, { generator: new Generator(9) });
+    const y1 = drop.forward(x), y2 = drop.forward(x);
+    const ref = new Generator(9);
+    const scale = Math.fround(1 / (1 - p));
+    for (const y of [y1, y2]) {
+      const want = x.data.map((v) => v * (ref.nextFloat() < p ? 0 : scale)); // x·0 is −0 for negative x
+      expect(Array.from(y.data)).toEqual(Array.from(want));
+    }
+  });
+
+  it("leaves its generator where that many nextFloat() calls leave it", () => {
+    const g = new Generator(11);
+    g.nextNormal(); // a spare normal deviate is kept
+    new Dropout(0.5, { generator: g }).forward(ones([777]));
+    const ref = new Generator(11);
+    ref.nextNormal();
+    for (let i = 0; i < 777; i++) ref.nextFloat();
+    expect(g.getState()).toEqual(ref.getState());
+  });
+
   it("is the identity in eval mode and for p = 0; p = 1 zeroes everything", () => {
     const x = randn([4]);
     expect(new Dropout(0.5).eval().forward(x)).toBe(x);

@@ -55,6 +55,8 @@ export class GELU extends Module<[Tensor], Tensor> {
  * ```
  */
 export class Flatten extends Module<[Tensor], Tensor> {
+  override readonly keepsTensors = false;
+
   constructor(readonly startDim = 1, readonly endDim = -1) {
     super();
   }
@@ -106,11 +108,10 @@ export class Dropout extends Module<[Tensor], Tensor> {
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
     const scale = this.p === 1 ? 0 : 1 / (1 - this.p);
-    const mask = takeArray(x.numel);
-    for (let i = 0; i < mask.length; i++) mask[i] = this.generator.nextFloat() < this.p ? 0 : scale;
     const xd = x.data;
+    const mask = takeArray(xd.length);
     const out = takeArray(xd.length);
-    for (let i = 0; i < out.length; i++) out[i] = xd[i]! * mask[i]!;
+    dropoutMask(this.generator, this.p, scale, xd, mask, out);
     // dx = g · mask.
     return defineOp({
       name: "dropout",
@@ -125,6 +126,49 @@ export class Dropout extends Module<[Tensor], Tensor> {
       },
     });
   }
+}
+
+/**
+ * mask[i] = 0 with probability p, else `scale`, and out[i] = x[i]·mask[i]: element i is dropped when the generator's
+ * i-th `nextFloat()` is below p, so the generator ends where that many `nextFloat()` calls leave it. The xoshiro128**
+ * step of `Generator.nextUint32` runs inline on its state (a call per element and a branch on a random comparison
+ * cost several times the rest): `nextFloat() < p` ⇔ `(u >>> 8) < ⌈p·2²⁴⌉`, exactly, as `nextFloat()` is
+ * `(u >>> 8)·2⁻²⁴`.
+ */
+function dropoutMask(
+  generator: Generator, p: number, scale: number, x: Float32Array, mask: Float32Array, out: Float32Array,
+): void {
+  const state = generator.getState();
+  XOSHIRO.set(state.words); // as int32 bit patterns
+  fillMask(XOSHIRO, Math.ceil(p * 16777216) /* 2²⁴·p is exact */, Math.fround(scale), x, mask, out);
+  const words = Array.from(new Uint32Array(XOSHIRO.buffer)) as unknown as [number, number, number, number];
+  generator.setState({ words, spareNormal: state.spareNormal });
+}
+
+/** The generator state while a mask is drawn: int32 words only in the loop (V8 deoptimized it on uint32 words). */
+const XOSHIRO = new Int32Array(4);
+
+/** The loop of {@link dropoutMask} on the state `st` (updated in place); `kept` is the mask's non-zero value. */
+function fillMask(st: Int32Array, threshold: number, kept: number, x: Float32Array, mask: Float32Array, out: Float32Array): void {
+  let s0 = st[0]!, s1 = st[1]!, s2 = st[2]!, s3 = st[3]!;
+  for (let i = 0; i < mask.length; i++) {
+    const t5 = Math.imul(s1, 5);
+    const u = Math.imul((t5 << 7) | (t5 >>> 25), 9) >>> 8;
+    const t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = (s3 << 11) | (s3 >>> 21);
+    const m = (((u - threshold) >>> 31) ^ 1) * kept; // u < threshold: 0, else the scale
+    mask[i] = m;
+    out[i] = x[i]! * m;
+  }
+  st[0] = s0;
+  st[1] = s1;
+  st[2] = s2;
+  st[3] = s3;
 }
 
 /**
@@ -162,18 +206,23 @@ export class Sequential extends Module<[Tensor], Tensor> {
 
   /**
    * Runs the layers in order. Between two layers that keep no tensors (`keepsTensors` false: `Linear`, `Conv2d`,
-   * `MaxPool2d`, `AvgPool2d`, `ReLU`, `Dropout`) the intermediate result is seen by nobody but the graph, so it is handed over to it and its storage goes
+   * `MaxPool2d`, `AvgPool2d`, `ReLU`, `Dropout`, `Flatten`) the intermediate result is seen by nobody but the graph, so it is handed over to it and its storage goes
    * back to the pool once `backward()` has used it (at once under `noGrad`): a steady training loop reuses the same
-   * arrays step after step.
+   * arrays step after step. A `Flatten` between them shares its input's storage, which goes back once the layer
+   * after the `Flatten` has used it.
    */
   forward(x: Tensor): Tensor {
     let y = x;
-    let inner = false; // y was made by a layer of this Sequential that keeps nothing, and nothing else has seen it
+    // The intermediate whose storage y holds (y itself, or the tensor y is a view of: `Flatten`'s result), made by a
+    // layer of this Sequential that keeps nothing and seen by nothing else; null otherwise.
+    let owner: Tensor | null = null;
     for (const m of this.layers) {
       const next = m.forward(y);
       if (!m.keepsTensors && next === y) continue; // an eval Dropout passes its input through: the same intermediate
-      if (inner && !m.keepsTensors) handOver(y, next);
-      inner = !m.keepsTensors;
+      // A view (Flatten) shares its input's storage: that storage is handed over at the view's reader instead.
+      const view = next.data.buffer === y.data.buffer;
+      if (owner !== null && !m.keepsTensors && !view) handOver(owner, next);
+      owner = m.keepsTensors ? null : view ? owner : next;
       y = next;
     }
     return y;

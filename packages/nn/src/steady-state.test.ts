@@ -9,7 +9,7 @@ import {
 import { copiedFloats, gradData, heapArraysMade, parallelCallCount, releaseArray, takeArray } from "@tsgrad/tensor/internal";
 import { Adam } from "@tsgrad/optim";
 import {
-  CrossEntropyLoss, Dropout, Linear, Module, ReLU, Sequential, crossEntropy, linear, mseLoss, nllLoss,
+  CrossEntropyLoss, Dropout, Flatten, Linear, Module, ReLU, Sequential, crossEntropy, linear, mseLoss, nllLoss,
 } from "./index.js";
 
 const B = 64, IN = 784, H = 128, OUT = 10;
@@ -212,6 +212,33 @@ describe("Sequential between built-in layers", () => {
     }
     expect(keep.copies.every((c) => c.every(Number.isFinite))).toBe(true);
     keep.seen.forEach((t, i) => expect(t.data).toEqual(keep.copies[i]));
+  });
+
+  it("recycles the storage a Flatten shares once the layer after it has used it (a training step takes only its output and loss)", () => {
+    const g = new Generator(8);
+    const model = new Sequential(
+      new Linear(6, 12, { generator: g }), new ReLU(), new Dropout(0.25, { generator: g }), new Flatten(),
+      new Linear(12, 3, { generator: g }),
+    );
+    const opt = new Adam(model.parameters(), { lr: 1e-2 });
+    const x = tensor(Float32Array.from({ length: 24 }, (_, i) => Math.sin(i)), { shape: [4, 6] });
+    const labels = Int32Array.from([0, 2, 1, 2]);
+    const step = (): number => {
+      opt.zeroGrad();
+      const loss = crossEntropy(model.forward(x), labels);
+      loss.backward();
+      opt.step();
+      return loss.item();
+    };
+    for (let i = 0; i < 3; i++) step(); // warm: the pool holds every intermediate's size
+    const before = memoryStats().allocatedArrays;
+    for (let i = 0; i < 4; i++) expect(Number.isFinite(step())).toBe(true);
+    expect(memoryStats().allocatedArrays - before).toBe(2 * 4); // the logits and the loss
+    // Under noGrad the shared storage goes back at once, and nothing the caller sees was reused.
+    const first = noGrad(() => model.forward(x));
+    const copy = first.data.slice();
+    noGrad(() => model.forward(x));
+    expect(first.data).toEqual(copy);
   });
 
   it("recycles intermediates at once under noGrad, and the next batch's results are unchanged", () => {

@@ -1,4 +1,8 @@
-// Patch-matrix kernels of the 2-D convolution (im2col and its adjoint col2im) on raw Float32Arrays; no tensors.
+// Patch-matrix kernels of the 2-D convolution (im2col and its adjoint col2im) on raw Float32Arrays, and the direct
+// SIMD convolution that replaces im2col + gemm for few input channels on the wasm backend; no tensors.
+import { getBackend } from "../compute.js";
+import { kernelEngine } from "../wasm/engine.js";
+import { kernelInstructions } from "../wasm/index.js";
 
 /** Geometry of one 2-D convolution over one image: input [C, H, W] → output [·, OH, OW]. */
 export interface ConvGeometry {
@@ -97,4 +101,53 @@ export function col2im(g: ConvGeometry, col: Float32Array, colOff: number, dx: F
       }
     }
   }
+}
+
+/** Input channels × kernel taps at most this many take the direct convolution (im2col's patch matrix is thin). */
+const DIRECT_MAX_TAPS = 27;
+/**
+ * Multiply-adds per image at least this many: far above the size below which the gemm dispatcher runs its JavaScript
+ * kernel (4,096 in compute.ts), so that the im2col path it replaces would take the wasm gemm, whose bits it gives.
+ */
+const DIRECT_MIN_MACS = 1 << 16;
+/** Floats of input and output per chunk of images (about 256 KiB: the chunk stays in cache between copies). */
+const DIRECT_CHUNK_FLOATS = 65536;
+
+/**
+ * The forward of a stride-1, undilated, ungrouped convolution with few input channels (conv1 of an MNIST CNN), in one
+ * SIMD pass: out [n, cout, OH, OW] = w ⋆ x (+ bias). Each output is summed as the wasm gemm sums the im2col patch
+ * matrix (from 0, over (c, kh, kw) in order, multiply then add; the bias added last, as the JavaScript pass after the
+ * gemm does), so the result is bit for bit the im2col path's. Applies on the wasm backend with the plain SIMD gemms
+ * (not relaxed: those fuse the multiply-add) and `cout` a multiple of 4; returns false (nothing written) otherwise.
+ */
+export function convDirect(
+  g: ConvGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array,
+  n: number, cout: number, groups: number, padBottom: number, padRight: number,
+): boolean {
+  const { channels: cin, height, width, kernelH: kH, kernelW: kW, padTop, padLeft, outH, outW } = g;
+  const taps = cin * kH * kW, outPlane = outH * outW;
+  if (groups !== 1 || g.strideH !== 1 || g.strideW !== 1 || g.dilationH !== 1 || g.dilationW !== 1 || cout % 4 !== 0
+    || n === 0 || taps > DIRECT_MAX_TAPS || cout * outPlane * taps < DIRECT_MIN_MACS) return false;
+  if (getBackend() !== "wasm" || kernelInstructions() !== "simd128") return false;
+  const e = kernelEngine();
+  if (e === null) return false;
+  const paddedH = height + padTop + padBottom, paddedW = width + padLeft + padRight;
+  const padded = paddedH !== height || paddedW !== width;
+  const inPlane = height * width;
+  const chunk = Math.max(1, Math.min(n, Math.floor(DIRECT_CHUNK_FLOATS / (cin * inPlane + cout * outPlane))));
+  const { arena, conv } = e;
+  arena.reset();
+  const xIn = arena.alloc(chunk * cin * inPlane), xPad = padded ? arena.alloc(chunk * cin * paddedH * paddedW) : xIn;
+  const pw = arena.alloc(w.length), pb = arena.alloc(cout), po = arena.alloc(chunk * cout * outPlane);
+  const heap = e.f32();
+  heap.set(w, pw >> 2);
+  if (bias !== null) heap.set(bias, pb >> 2);
+  for (let img0 = 0; img0 < n; img0 += chunk) {
+    const count = Math.min(chunk, n - img0);
+    heap.set(x.subarray(img0 * cin * inPlane, (img0 + count) * cin * inPlane), xIn >> 2);
+    if (padded) conv.pad(xIn, xPad, count * cin, height, width, padTop, padLeft, paddedH, paddedW);
+    conv.conv_direct(xPad, pw, pb, po, count, cin, paddedH, paddedW, cout, kH, kW, bias === null ? 0 : 1);
+    out.set(heap.subarray(po >> 2, (po >> 2) + count * cout * outPlane), img0 * cout * outPlane);
+  }
+  return true;
 }

@@ -257,7 +257,9 @@ export function winogradConv(
     const paddedH = 2 * tilesH + 2, paddedW = Math.max(2 * tilesW + 2, padLeft + width);
     const { arena, conv: kernels } = e;
     arena.reset();
-    const xIn = arena.alloc(chunk * inC * inPlane), xPad = arena.alloc(chunk * inC * paddedH * paddedW);
+    // Without padding the copied planes are already the padded ones (the pad kernel would copy them as they are).
+    const unpadded = padTop === 0 && padLeft === 0 && paddedH === height && paddedW === width;
+    const xIn = arena.alloc(chunk * inC * inPlane), xPad = unpadded ? xIn : arena.alloc(chunk * inC * paddedH * paddedW);
     const vStride = planeStride(inC * maxTiles), mStride = planeStride(outC * maxTiles);
     const v = arena.alloc(16 * vStride / 4), m = arena.alloc(16 * mStride / 4), o = arena.alloc(chunk * outC * outPlane);
     const b = arena.alloc(outC), pu = arena.alloc(u.length);
@@ -267,7 +269,7 @@ export function winogradConv(
       const count = Math.min(chunk, n - img0);
       const heap = e.f32();
       heap.set(x.subarray(img0 * inC * inPlane, (img0 + count) * inC * inPlane), xIn >> 2);
-      kernels.pad(xIn, xPad, count * inC, height, width, padTop, padLeft, paddedH, paddedW);
+      if (!unpadded) kernels.pad(xIn, xPad, count * inC, height, width, padTop, padLeft, paddedH, paddedW);
       kernels.wino_input(xPad, v, inC, count, paddedH, paddedW, tilesH, tilesW, vStride);
       const tiles = count * perImage;
       for (let xi = 0; xi < 16; xi++) {
@@ -309,7 +311,9 @@ export function winogradWeightGrad(
     const paddedH = 2 * tilesH + 2, paddedW = Math.max(2 * tilesW + 2, padLeft + width);
     const { arena, conv: kernels } = e;
     arena.reset();
-    const xIn = arena.alloc(chunk * cin * inPlane), xPad = arena.alloc(chunk * cin * paddedH * paddedW);
+    // Without padding the copied planes are already the padded ones (the pad kernel would copy them as they are).
+    const unpadded = padTop === 0 && padLeft === 0 && paddedH === height && paddedW === width;
+    const xIn = arena.alloc(chunk * cin * inPlane), xPad = unpadded ? xIn : arena.alloc(chunk * cin * paddedH * paddedW);
     const vStride = planeStride(cin * maxTiles), yStride = planeStride(cout * maxTiles);
     const v = arena.alloc(16 * vStride / 4), gIn = arena.alloc(chunk * cout * outPlane), yt = arena.alloc(16 * yStride / 4);
     const pacc = arena.alloc(acc.length);
@@ -318,7 +322,7 @@ export function winogradWeightGrad(
       const heap = e.f32();
       heap.set(x.subarray(img0 * cin * inPlane, (img0 + count) * cin * inPlane), xIn >> 2);
       heap.set(g.subarray(img0 * cout * outPlane, (img0 + count) * cout * outPlane), gIn >> 2);
-      kernels.pad(xIn, xPad, count * cin, height, width, padTop, padLeft, paddedH, paddedW);
+      if (!unpadded) kernels.pad(xIn, xPad, count * cin, height, width, padTop, padLeft, paddedH, paddedW);
       kernels.wino_input(xPad, v, cin, count, paddedH, paddedW, tilesH, tilesW, vStride);
       kernels.wino_grad_output(gIn, yt, cout, count, outH, outW, tilesH, tilesW, yStride);
       const tiles = count * perImage;

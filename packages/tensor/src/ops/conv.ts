@@ -3,7 +3,7 @@
 import { defineOp } from "../autograd.js";
 import { gemm } from "../compute.js";
 import { ShapeError } from "../errors.js";
-import { col2im, im2col, type ConvGeometry } from "../kernels/conv.js";
+import { col2im, convDirect, im2col, type ConvGeometry } from "../kernels/conv.js";
 import { winogradApplies, winogradConv, winogradWeightGrad } from "../kernels/winograd.js";
 import { releaseArray, takeArray, takeFloat64, takeZeros } from "../pool.js";
 import { describeValue, formatShape } from "../shape.js";
@@ -186,12 +186,15 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
   const x = input.data, w = weight.data;
   const out = takeArray(n * cout * outPlane);
   const wino = winogradApplies(geom, p.padBottom, p.padRight, groups, cg, cog, n);
+  // The bias is added by the Winograd and direct kernels themselves; after the im2col products otherwise.
+  let biased = true;
   if (wino) {
     winogradConv(x, w, b === null ? null : b.data, out, n, cin, cout, height, width, geom.padTop, geom.padLeft, outH, outW);
-  } else {
+  } else if (!convDirect(geom, x, w, b === null ? null : b.data, out, n, cout, groups, p.padBottom, p.padRight)) {
     convForward(x, w, out, n, cin, cout, groups, geom);
+    biased = false;
   }
-  if (b !== null && !wino) {
+  if (b !== null && !biased) {
     const bd = b.data;
     for (let img = 0; img < n; img++) {
       for (let o = 0; o < cout; o++) {

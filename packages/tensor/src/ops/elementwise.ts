@@ -3,6 +3,7 @@ import { defineOp } from "../autograd.js";
 import { takeArray, takeZeros } from "../pool.js";
 import { broadcastShapes, sameShape } from "../shape.js";
 import { addRun, broadcastBinary, divRun, mulRun, powRun, subRun, type BinaryRun } from "../kernels/elementwise.js";
+import { simdMap } from "../kernels/simd-map.js";
 import { Tensor } from "../tensor.js";
 import { checkTensor, describeNonTensor } from "./checks.js";
 
@@ -187,13 +188,17 @@ export function relu(x: Tensor): Tensor {
   const xd = x.data;
   const n = xd.length;
   const out = takeArray(n);
-  for (let i = 0; i < n; i++) {
-    const v = xd[i]!;
-    out[i] = v > 0 ? v : v === v ? 0 : v;
+  // On the wasm backend, SIMD kernels with the same results (the JavaScript loops branch on the sign of every element,
+  // which random signs make several times slower than memory).
+  if (!simdMap("relu", [xd], out)) {
+    for (let i = 0; i < n; i++) {
+      const v = xd[i]!;
+      out[i] = v > 0 ? v : v === v ? 0 : v;
+    }
   }
   return defineOp({ name: "relu", inputs: [x], output: out, shape: x.shape, backward: (g) => {
     const gx = takeArray(n);
-    for (let i = 0; i < n; i++) gx[i] = xd[i]! <= 0 ? 0 : g[i]!;
+    if (!simdMap("relu_grad", [xd, g], gx)) for (let i = 0; i < n; i++) gx[i] = xd[i]! <= 0 ? 0 : g[i]!;
     return [gx];
   } });
 }

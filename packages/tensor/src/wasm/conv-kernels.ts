@@ -1,5 +1,6 @@
 // SIMD kernels of the convolutions, emitted with the assembler: zero padding of image planes, the three tile
-// transforms of Winograd's F(2×2, 3×3) (input, output, output gradient) and 2×2 max pooling. Every address is an i32
+// transforms of Winograd's F(2×2, 3×3) (input, output, output gradient), 2×2 max pooling, a direct convolution for
+// few input channels, and the element-wise maps around them (ReLU, its gradient, a product). Every address is an i32
 // byte offset into the imported memory; arrays are f32, row-major. Four tiles of a tile row go through the f32x4 lanes together; the
 // tiles that do not fill a group of four (and the edge tiles of the outputs) take a scalar path with the same
 // operations in the same order, so every value is computed the same way wherever its tile falls.
@@ -39,6 +40,21 @@ export interface ConvKernelExports {
    * (i32) = its position in the window, 0 … 3 (row-major).
    */
   max_pool_2x2(x: number, out: number, code: number, planes: number, height: number, width: number, outH: number, outW: number): void;
+  /**
+   * A stride-1 convolution summed directly: out[img, o, i, j] = Σ_{c, kh, kw} w[o, c, kh, kw]·x[img, c, i + kh, j + kw]
+   * (+ bias[o] when hasBias ≠ 0, added last), each sum in f32 from 0 in the order (c, kh, kw) without fused
+   * multiply-add: the wasm gemm's order on the im2col patch matrix, so the same bits. x [images, cin, height, width]
+   * (already padded), w [cout, cin, kH, kW] with cout a multiple of 4, out [images, cout, height − kH + 1,
+   * width − kW + 1].
+   */
+  conv_direct(x: number, w: number, bias: number, out: number, images: number, cin: number, height: number, width: number,
+    cout: number, kH: number, kW: number, hasBias: number): void;
+  /** out[i] = x[i] where x[i] > 0 or is NaN (its bits kept), else +0, for i < n. */
+  relu(x: number, out: number, n: number): void;
+  /** out[i] = +0 where x[i] ≤ 0, else g[i] (NaN in x passes g on), for i < n. */
+  relu_grad(x: number, g: number, out: number, n: number): void;
+  /** out[i] = a[i] · b[i] (f32), for i < n. */
+  mul(a: number, b: number, out: number, n: number): void;
 }
 
 const EVEN = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27]; // lanes 0, 2 of a, then 0, 2 of b
@@ -511,6 +527,143 @@ function buildMaxPool2x2(): FunctionBuilder {
   return f;
 }
 
+function buildConvDirect(): FunctionBuilder {
+  const f = new FunctionBuilder(Array.from({ length: 12 }, () => "i32" as const));
+  const [x, w, bias, out, images, cin, height, width, cout, kH, kW, hasBias] = params(f, 12) as
+    [Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local, Local];
+  const img = f.local("i32"), o0 = f.local("i32"), i = f.local("i32"), j = f.local("i32"), c = f.local("i32");
+  const kh = f.local("i32"), kw = f.local("i32"), groupEnd = f.local("i32"), outH = f.local("i32"), outW = f.local("i32");
+  const wBytes = f.local("i32"), xPlane = f.local("i32"), rowBytes = f.local("i32"), xImg = f.local("i32");
+  const wp = f.local("i32"), xp = f.local("i32"), xc = f.local("i32"), dst = f.local("i32"), outPlane = f.local("i32");
+  const accV = Array.from({ length: 4 }, () => f.local("v128")), xv = f.local("v128");
+  const accS = Array.from({ length: 4 }, () => f.local("f32")), xs = f.local("f32");
+  const bq = Array.from({ length: 4 }, () => f.local("f32"));
+  f.localGet(height).localGet(kH).i32Sub().i32Const(1).i32Add().localSet(outH);
+  f.localGet(width).localGet(kW).i32Sub().i32Const(1).i32Add().localSet(outW);
+  f.localGet(cin).localGet(kH).i32Mul().localGet(kW).i32Mul().i32Const(4).i32Mul().localSet(wBytes); // one o's weights
+  f.localGet(height).localGet(width).i32Mul().i32Const(4).i32Mul().localSet(xPlane);
+  f.localGet(width).i32Const(4).i32Mul().localSet(rowBytes);
+  f.localGet(outH).localGet(outW).i32Mul().i32Const(4).i32Mul().localSet(outPlane);
+  f.localGet(outW).i32Const(3).i32Sub().localSet(groupEnd); // j + 4 <= outW ⇔ j < outW − 3
+  /** The sums of four channels o0 … o0 + 3 at (i, j): one f32x4 (4 columns) or one f32 (1 column) each. */
+  const sums = (kind: Kind): void => {
+    const acc = kind === "v128" ? accV : accS;
+    for (const a of acc) {
+      if (kind === "v128") f.f32x4Const(0); else f.f32Const(0);
+      f.localSet(a);
+    }
+    f.localGet(w).localGet(o0).localGet(wBytes).i32Mul().i32Add().localSet(wp);
+    f.localGet(xImg).localGet(i).localGet(rowBytes).i32Mul().i32Add().localGet(j).i32Const(4).i32Mul().i32Add().localSet(xc);
+    countTo(f, c, cin, () => {
+      f.localGet(xc).localSet(xp);
+      countTo(f, kh, kH, () => {
+        countTo(f, kw, kW, () => {
+          f.localGet(xp).localGet(kw).i32Const(4).i32Mul().i32Add();
+          if (kind === "v128") f.v128Load().localSet(xv); else f.f32Load().localSet(xs);
+          acc.forEach((a, q) => {
+            f.localGet(a).localGet(wp);
+            if (q > 0) f.localGet(wBytes).i32Const(q).i32Mul().i32Add();
+            if (kind === "v128") f.v128Load32Splat().localGet(xv).f32x4Mul().f32x4Add();
+            else f.f32Load().localGet(xs).f32Mul().f32Add();
+            f.localSet(a);
+          });
+          f.incr(wp, 4);
+        });
+        f.incrBy(xp, rowBytes);
+      });
+      f.incrBy(xc, xPlane);
+    });
+    // The bias added last, then the stores: channel q at dst + q·outPlane.
+    f.localGet(hasBias).if(() => {
+      acc.forEach((a, q) => {
+        f.localGet(a).localGet(bq[q]!);
+        if (kind === "v128") f.f32x4Splat().f32x4Add(); else f.f32Add();
+        f.localSet(a);
+      });
+    });
+    acc.forEach((a, q) => {
+      f.localGet(dst);
+      if (q > 0) f.localGet(outPlane).i32Const(q).i32Mul().i32Add();
+      f.localGet(a);
+      if (kind === "v128") f.v128Store(); else f.f32Store();
+    });
+  };
+  countTo(f, img, images, () => {
+    f.localGet(x).localGet(img).localGet(cin).i32Mul().localGet(xPlane).i32Mul().i32Add().localSet(xImg);
+    f.i32Const(0).localSet(o0);
+    f.forLoop(o0, cout, 4, () => {
+      f.localGet(hasBias).if(() => {
+        bq.forEach((b, q) => f.localGet(bias).localGet(o0).i32Const(q).i32Add().i32Const(4).i32Mul().i32Add().f32Load().localSet(b));
+      });
+      countTo(f, i, outH, () => {
+        f.localGet(out).localGet(img).localGet(cout).i32Mul().localGet(o0).i32Add().localGet(outPlane).i32Mul().i32Add()
+          .localGet(i).localGet(outW).i32Mul().i32Const(4).i32Mul().i32Add().localSet(dst);
+        f.i32Const(0).localSet(j);
+        f.forLoop(j, groupEnd, 4, () => {
+          sums("v128");
+          f.incr(dst, 16);
+        });
+        f.forLoop(j, outW, 1, () => {
+          sums("f32");
+          f.incr(dst, 4);
+        });
+      });
+    });
+  });
+  return f;
+}
+
+/**
+ * An element-wise map over `inputs` arrays of n f32 (the last parameter) into `out`: `vector` leaves the f32x4 result
+ * of the four lanes loaded into its locals on the stack, `scalar` the f32 result of one element; the vector loop runs
+ * over ⌊n/4⌋·4 elements, the scalar one over the rest.
+ */
+function buildMap(
+  inputs: number,
+  vector: (f: FunctionBuilder, v: Local[]) => void,
+  scalar: (f: FunctionBuilder, s: Local[]) => void,
+): FunctionBuilder {
+  const f = new FunctionBuilder(Array.from({ length: inputs + 2 }, () => "i32" as const));
+  const ps = params(f, inputs + 2);
+  const ins = ps.slice(0, inputs), out = ps[inputs]!, n = ps[inputs + 1]!;
+  const i = f.local("i32"), end = f.local("i32"), vecEnd = f.local("i32");
+  const v = ins.map(() => f.local("v128")), sv = ins.map(() => f.local("f32"));
+  f.localGet(n).i32Const(4).i32Mul().localSet(end);
+  f.localGet(end).i32Const(-16).i32And().localSet(vecEnd);
+  f.i32Const(0).localSet(i);
+  f.forLoop(i, vecEnd, 16, () => {
+    ins.forEach((p, k) => f.localGet(p).localGet(i).i32Add().v128Load().localSet(v[k]!));
+    f.localGet(out).localGet(i).i32Add();
+    vector(f, v);
+    f.v128Store();
+  });
+  f.forLoop(i, end, 4, () => {
+    ins.forEach((p, k) => f.localGet(p).localGet(i).i32Add().f32Load().localSet(sv[k]!));
+    f.localGet(out).localGet(i).i32Add();
+    scalar(f, sv);
+    f.f32Store();
+  });
+  return f;
+}
+
+function buildRelu(): FunctionBuilder {
+  // x & (x > 0 | x ≠ x): the bits of x where it is positive or NaN, else +0.
+  return buildMap(1,
+    (f, [x]) => f.localGet(x!).localGet(x!).f32x4Const(0).f32x4Gt().localGet(x!).localGet(x!).f32x4Ne().v128Or().v128And(),
+    (f, [x]) => f.localGet(x!).f32Const(0).localGet(x!).f32Const(0).f32Gt().localGet(x!).localGet(x!).f32Ne().i32Or().select());
+}
+
+function buildReluGrad(): FunctionBuilder {
+  // g & ~(x ≤ 0).
+  return buildMap(2,
+    (f, [x, g]) => f.localGet(g!).localGet(x!).f32x4Const(0).f32x4Le().v128AndNot(),
+    (f, [x, g]) => f.f32Const(0).localGet(g!).localGet(x!).f32Const(0).f32Le().select());
+}
+
+function buildMul(): FunctionBuilder {
+  return buildMap(2, (f, [a, b]) => f.localGet(a!).localGet(b!).f32x4Mul(), (f, [a, b]) => f.localGet(a!).localGet(b!).f32Mul());
+}
+
 /** The convolution kernel module's bytes: `env.memory` imported (shared or not) and the functions of `ConvKernelExports`. */
 export function buildConvKernelModule({ shared }: { readonly shared: boolean }): Uint8Array {
   const mod = new ModuleBuilder();
@@ -522,5 +675,9 @@ export function buildConvKernelModule({ shared }: { readonly shared: boolean }):
   mod.addFunction(buildWinoOutput(), "wino_output");
   mod.addFunction(buildWinoGradOutput(), "wino_grad_output");
   mod.addFunction(buildMaxPool2x2(), "max_pool_2x2");
+  mod.addFunction(buildConvDirect(), "conv_direct");
+  mod.addFunction(buildRelu(), "relu");
+  mod.addFunction(buildReluGrad(), "relu_grad");
+  mod.addFunction(buildMul(), "mul");
   return mod.toBytes();
 }
