@@ -1,6 +1,6 @@
 // Parameter-free layers (ReLU, GELU, Flatten, Dropout) and the Sequential container.
 import { Tensor, defineOp, defaultGenerator, gelu, type GeluOptions, type Generator } from "@tsgrad/tensor";
-import { handOver, takeArray } from "@tsgrad/tensor/internal";
+import { aliases, handOver, takeArray } from "@tsgrad/tensor/internal";
 import { Module, type AnyModule } from "./module.js";
 
 /**
@@ -220,7 +220,7 @@ export class Sequential extends Module<[Tensor], Tensor> {
       const next = m.forward(y);
       if (!m.keepsTensors && next === y) continue; // an eval Dropout passes its input through: the same intermediate
       // A view (Flatten) shares its input's storage: that storage is handed over at the view's reader instead.
-      const view = next.data.buffer === y.data.buffer;
+      const view = aliases(next.data, y.data);
       if (owner !== null && !m.keepsTensors && !view) handOver(owner, next);
       owner = m.keepsTensors ? null : view ? owner : next;
       y = next;

@@ -2,7 +2,7 @@
 // Not for training code: everything a user needs is in "@tsgrad/tensor". The ownership rules are in ownership.ts.
 export { takeArray, takeZeros, takeFloat64, takeInt32, releaseArray, newFloat32 } from "./pool.js";
 export type { PoolArray } from "./pool.js";
-export { gradData, handOver, zeroGrad } from "./ownership.js";
+export { aliases, gradData, handOver, zeroGrad } from "./ownership.js";
 export type { ZeroGradOptions } from "./ownership.js";
 export { gemm, adamUpdate, copiedFloats } from "./compute.js";
 export { parallelCallCount } from "./parallel.js";

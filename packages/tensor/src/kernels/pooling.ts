@@ -1,6 +1,7 @@
 // 2-D max and average pooling loops over [planes, H, W] Float32Arrays (forward and backward), and the SIMD path of
 // 2×2 stride-2 max pooling on the wasm backend; no tensors.
-import { kernelEngine } from "../wasm/engine.js";
+import { addressOf } from "../heap.js";
+import { inHeap, kernelEngine } from "../wasm/engine.js";
 
 /** Geometry of a pooling window over planes of [height, width] → [outH, outW]. */
 export interface PoolGeometry {
@@ -102,12 +103,14 @@ export function maxPool2x2Forward(g: PoolGeometry, x: Float32Array, out: Float32
   if (e === null) return false;
   const count = g.planes * g.outH * g.outW;
   e.arena.reset();
-  const px = e.arena.alloc(x.length), po = e.arena.alloc(count), pc = e.arena.alloc(count);
-  const heap = e.f32();
-  heap.set(x, px >> 2);
+  // x and out where they lie when in the tensor heap; code (an Int32Array) goes through scratch.
+  const px = inHeap(e, x, 0, x.length), po = addressOf(out, 0) >= 0 ? addressOf(out, 0) : e.arena.alloc(count);
+  const pc = e.arena.alloc(count);
   e.conv.max_pool_2x2(px, po, pc, g.planes, g.height, g.width, g.outH, g.outW);
-  out.set(heap.subarray(po >> 2, (po >> 2) + count));
+  const heap = e.f32();
+  if (po !== addressOf(out, 0)) out.set(heap.subarray(po >> 2, (po >> 2) + count));
   code.set(new Int32Array(heap.buffer, pc, count));
+  e.arena.reset();
   return true;
 }
 

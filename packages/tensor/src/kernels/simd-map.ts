@@ -1,6 +1,7 @@
-// Element-wise maps of the CNN's layers (ReLU, its gradient, a product) on the wasm backend: the arrays go through
-// the kernel engine's memory in chunks of 1 MiB, and the SIMD kernels of wasm/conv-kernels.ts compute them.
+// Element-wise maps of the CNN's layers (ReLU, its gradient, a product) on the wasm backend: the SIMD kernels of
+// wasm/conv-kernels.ts, in place on arrays of the tensor heap, else through its scratch in chunks of 1 MiB.
 import { getBackend } from "../compute.js";
+import { addressOf } from "../heap.js";
 import { kernelEngine } from "../wasm/engine.js";
 
 /** The maps: `relu` (x), `relu_grad` (x, g), `mul` (a, b); results as the kernels of the same name document. */
@@ -24,23 +25,32 @@ export function simdMap(kernel: MapKernel, inputs: readonly Float32Array[], out:
   if (n < MIN_ELEMENTS || getBackend() !== "wasm") return false;
   const e = kernelEngine();
   if (e === null) return false;
-  e.arena.reset();
-  const chunk = Math.min(CHUNK, n);
-  const pa = e.arena.alloc(chunk), pb = e.arena.alloc(chunk), po = e.arena.alloc(chunk);
-  const heap = e.f32();
   const a = inputs[0]!, b = inputs[1] ?? a;
   const { conv } = e;
+  const pa = addressOf(a, 0), pb = addressOf(b, 0), po = addressOf(out, 0);
+  if (pa >= 0 && pb >= 0 && po >= 0) {
+    // All in the tensor heap: one call, in place.
+    if (kernel === "relu") conv.relu(pa, po, n);
+    else if (kernel === "mul") conv.mul(pa, pb, po, n);
+    else conv.relu_grad(pa, pb, po, n);
+    return true;
+  }
+  e.arena.reset();
+  const chunk = Math.min(CHUNK, n);
+  const sa = e.arena.alloc(chunk), sb = e.arena.alloc(chunk), so = e.arena.alloc(chunk);
+  const heap = e.f32();
   for (let s = 0; s < n; s += chunk) {
     const len = Math.min(chunk, n - s);
-    heap.set(a.subarray(s, s + len), pa >> 2);
+    heap.set(a.subarray(s, s + len), sa >> 2);
     if (kernel === "relu") {
-      conv.relu(pa, po, len);
+      conv.relu(sa, so, len);
     } else {
-      heap.set(b.subarray(s, s + len), pb >> 2);
-      if (kernel === "mul") conv.mul(pa, pb, po, len);
-      else conv.relu_grad(pa, pb, po, len);
+      heap.set(b.subarray(s, s + len), sb >> 2);
+      if (kernel === "mul") conv.mul(sa, sb, so, len);
+      else conv.relu_grad(sa, sb, so, len);
     }
-    out.set(heap.subarray(po >> 2, (po >> 2) + len), s);
+    out.set(heap.subarray(so >> 2, (so >> 2) + len), s);
   }
+  e.arena.reset();
   return true;
 }

@@ -2,7 +2,8 @@
 // (JavaScript loops; SIMD in wasm/conv-kernels.ts) and the 16 channel products per chunk of images on the gemm dispatcher.
 import { gemm, getBackend } from "../compute.js";
 import { getNumThreads } from "../parallel.js";
-import { kernelEngine } from "../wasm/engine.js";
+import { addressOf } from "../heap.js";
+import { inHeap, kernelEngine } from "../wasm/engine.js";
 import type { ConvGeometry } from "./conv.js";
 import { releaseArray, takeArray, takeFloat64 } from "../pool.js";
 
@@ -259,24 +260,25 @@ export function winogradConv(
     arena.reset();
     // Without padding the copied planes are already the padded ones (the pad kernel would copy them as they are).
     const unpadded = padTop === 0 && padLeft === 0 && paddedH === height && paddedW === width;
-    const xIn = arena.alloc(chunk * inC * inPlane), xPad = unpadded ? xIn : arena.alloc(chunk * inC * paddedH * paddedW);
+    // Arrays in the tensor heap are read and written where they lie; others go through scratch copies.
+    const xIn = addressOf(x, 0) >= 0 ? -1 : arena.alloc(chunk * inC * inPlane);
+    const xPad = unpadded ? -1 : arena.alloc(chunk * inC * paddedH * paddedW);
     const vStride = planeStride(inC * maxTiles), mStride = planeStride(outC * maxTiles);
-    const v = arena.alloc(16 * vStride / 4), m = arena.alloc(16 * mStride / 4), o = arena.alloc(chunk * outC * outPlane);
-    const b = arena.alloc(outC), pu = arena.alloc(u.length);
-    if (bias !== null) e.f32().set(bias, b >> 2);
-    e.f32().set(u, pu >> 2);
+    const v = arena.alloc(16 * vStride / 4), m = arena.alloc(16 * mStride / 4);
+    const o = addressOf(out, 0) >= 0 ? -1 : arena.alloc(chunk * outC * outPlane);
+    const b = bias === null ? 0 : inHeap(e, bias, 0, outC, -1), pu = inHeap(e, u, 0, u.length, -1);
     for (let img0 = 0; img0 < n; img0 += chunk) {
       const count = Math.min(chunk, n - img0);
-      const heap = e.f32();
-      heap.set(x.subarray(img0 * inC * inPlane, (img0 + count) * inC * inPlane), xIn >> 2);
-      if (!unpadded) kernels.pad(xIn, xPad, count * inC, height, width, padTop, padLeft, paddedH, paddedW);
-      kernels.wino_input(xPad, v, inC, count, paddedH, paddedW, tilesH, tilesW, vStride);
+      const xAt = inHeap(e, x, img0 * inC * inPlane, count * inC * inPlane, xIn);
+      if (!unpadded) kernels.pad(xAt, xPad, count * inC, height, width, padTop, padLeft, paddedH, paddedW);
+      kernels.wino_input(unpadded ? xAt : xPad, v, inC, count, paddedH, paddedW, tilesH, tilesW, vStride);
       const tiles = count * perImage;
       for (let xi = 0; xi < 16; xi++) {
         e.gemm("nn", outC, tiles, inC, pu + 4 * xi * outC * inC, v + xi * vStride, m + xi * mStride, false);
       }
-      kernels.wino_output(m, o, outC, count, outH, outW, tilesH, tilesW, mStride, b, bias === null ? 0 : 1);
-      out.set(heap.subarray(o >> 2, (o >> 2) + count * outC * outPlane), img0 * outC * outPlane);
+      const outAt = o < 0 ? addressOf(out, img0 * outC * outPlane) : o;
+      kernels.wino_output(m, outAt, outC, count, outH, outW, tilesH, tilesW, mStride, b, bias === null ? 0 : 1);
+      if (o >= 0) out.set(e.f32().subarray(o >> 2, (o >> 2) + count * outC * outPlane), img0 * outC * outPlane);
     }
   } else {
     const v = takeArray(16 * inC * maxTiles);
@@ -313,24 +315,26 @@ export function winogradWeightGrad(
     arena.reset();
     // Without padding the copied planes are already the padded ones (the pad kernel would copy them as they are).
     const unpadded = padTop === 0 && padLeft === 0 && paddedH === height && paddedW === width;
-    const xIn = arena.alloc(chunk * cin * inPlane), xPad = unpadded ? xIn : arena.alloc(chunk * cin * paddedH * paddedW);
+    // Arrays in the tensor heap are read and written where they lie; others go through scratch copies.
+    const xIn = addressOf(x, 0) >= 0 ? -1 : arena.alloc(chunk * cin * inPlane);
+    const xPad = unpadded ? -1 : arena.alloc(chunk * cin * paddedH * paddedW);
     const vStride = planeStride(cin * maxTiles), yStride = planeStride(cout * maxTiles);
-    const v = arena.alloc(16 * vStride / 4), gIn = arena.alloc(chunk * cout * outPlane), yt = arena.alloc(16 * yStride / 4);
-    const pacc = arena.alloc(acc.length);
+    const gIn = addressOf(g, 0) >= 0 ? -1 : arena.alloc(chunk * cout * outPlane);
+    const v = arena.alloc(16 * vStride / 4), yt = arena.alloc(16 * yStride / 4);
+    const pacc = addressOf(acc, 0) >= 0 ? addressOf(acc, 0) : arena.alloc(acc.length);
     for (let img0 = 0; img0 < n; img0 += chunk) {
       const count = Math.min(chunk, n - img0);
-      const heap = e.f32();
-      heap.set(x.subarray(img0 * cin * inPlane, (img0 + count) * cin * inPlane), xIn >> 2);
-      heap.set(g.subarray(img0 * cout * outPlane, (img0 + count) * cout * outPlane), gIn >> 2);
-      if (!unpadded) kernels.pad(xIn, xPad, count * cin, height, width, padTop, padLeft, paddedH, paddedW);
-      kernels.wino_input(xPad, v, cin, count, paddedH, paddedW, tilesH, tilesW, vStride);
-      kernels.wino_grad_output(gIn, yt, cout, count, outH, outW, tilesH, tilesW, yStride);
+      const xAt = inHeap(e, x, img0 * cin * inPlane, count * cin * inPlane, xIn);
+      const gAt = inHeap(e, g, img0 * cout * outPlane, count * cout * outPlane, gIn);
+      if (!unpadded) kernels.pad(xAt, xPad, count * cin, height, width, padTop, padLeft, paddedH, paddedW);
+      kernels.wino_input(unpadded ? xAt : xPad, v, cin, count, paddedH, paddedW, tilesH, tilesW, vStride);
+      kernels.wino_grad_output(gAt, yt, cout, count, outH, outW, tilesH, tilesW, yStride);
       const tiles = count * perImage;
       for (let xi = 0; xi < 16; xi++) {
         e.gemm("nt", cout, cin, tiles, yt + xi * yStride, v + xi * vStride, pacc + 4 * xi * cout * cin, img0 > 0);
       }
     }
-    acc.set(e.f32().subarray(pacc >> 2, (pacc >> 2) + acc.length));
+    if (pacc !== addressOf(acc, 0)) acc.set(e.f32().subarray(pacc >> 2, (pacc >> 2) + acc.length));
   } else {
     const v = takeArray(16 * cin * maxTiles);
     const yt = takeArray(16 * cout * maxTiles);

@@ -1,7 +1,7 @@
 // The kernels of wasm/conv-kernels.ts and wasm/optim-kernels.ts instantiated once on the tensor heap (heap.ts), with
 // scratch blocks there for one op's temporaries; its products run in place through the gemm dispatcher.
 import { gemm } from "../compute.js";
-import { kernelHeap, Scratch } from "../heap.js";
+import { addressOf, kernelHeap, Scratch } from "../heap.js";
 import { buildConvKernelModule, type ConvKernelExports } from "./conv-kernels.js";
 import { wasmSimdSupported, type GemmLayout } from "./index.js";
 import { buildOptimKernelModule, type OptimKernelExports } from "./optim-kernels.js";
@@ -59,4 +59,16 @@ function createEngine(): KernelEngine | null {
       gemm(m, n, k, f32, a >> 2, layout === "tn", f32, b >> 2, layout === "nt", f32, c >> 2, accumulate);
     },
   };
+}
+
+/**
+ * The byte address of `a[off…off+len)` for the engine's kernels: where it lies when in the tensor heap, else a copy at
+ * `scratch` (a block of the engine's scratch, or -1: one is taken here).
+ */
+export function inHeap(e: KernelEngine, a: Float32Array, off: number, len: number, scratch = -1): number {
+  const at = addressOf(a, off);
+  if (at >= 0) return at;
+  const p = scratch >= 0 ? scratch : e.arena.alloc(len);
+  e.f32().set(a.subarray(off, off + len), p >> 2);
+  return p;
 }
