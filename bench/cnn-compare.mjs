@@ -1,6 +1,7 @@
 // The CNN training step (pytorch/examples' MNIST CNN, batch 64, Adadelta) in tsgrad and PyTorch, interleaved: each
 // round runs PyTorch and tsgrad back to back at 1 and then 2 threads, so that a busy machine weighs on both alike;
-// prints every run and the median of the per-round ratios. Usage (from bench/, or `node bench/cnn-compare.mjs`):
+// prints every run and the median of the per-round ratios (to the faster of PyTorch as installed and PyTorch with
+// glibc's malloc tuned). Usage (from bench/, or `node bench/cnn-compare.mjs`):
 //   node cnn-compare.mjs [rounds=3] [steps=20] [--net]     (--net: main.py's Net instead of the Sequential form)
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
@@ -26,8 +27,16 @@ function lastJson(out) {
   if (line === undefined) throw new Error(`no result in:\n${out}`);
   return JSON.parse(line);
 }
+// PyTorch as installed, and with glibc's malloc tuned (see run.mjs: its temporaries otherwise page-fault on every op on
+// this VM); OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which pin an old kernel on some machines, removed for both.
+const torchEnv = { ...process.env };
+for (const k of ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]) delete torchEnv[k];
+const tunedEnv = { ...torchEnv, MALLOC_MMAP_THRESHOLD_: String(2 ** 26), MALLOC_TRIM_THRESHOLD_: String(2 ** 28) };
+const torchStep = (threads, env) =>
+  lastJson(execFileSync("/usr/bin/python3", [join(here, "peers", "torch-cnn-step.py"), String(threads), steps], { encoding: "utf8", env }));
 const run = (threads) => ({
-  torch: lastJson(execFileSync("/usr/bin/python3", [join(here, "peers", "torch-cnn-step.py"), String(threads), steps], { encoding: "utf8" })),
+  torch: torchStep(threads, torchEnv),
+  tuned: torchStep(threads, tunedEnv),
   tsgrad: lastJson(execFileSync(process.execPath, [bundle, String(threads), steps, "wasm", ...layout], { encoding: "utf8" })),
 });
 const median = (xs) => {
@@ -36,14 +45,17 @@ const median = (xs) => {
 };
 
 console.log(`machine: ${cpus()[0]?.model ?? "?"} × ${cpus().length} cores, Node ${process.version}; ${new Date().toISOString()}`);
-console.log("round  threads  PyTorch ms/step  tsgrad ms/step  tsgrad / PyTorch");
+console.log("round  threads  PyTorch ms/step  PyTorch+malloc ms/step  tsgrad ms/step  tsgrad / faster PyTorch");
 const ratios = { 1: [], 2: [] };
 for (let r = 1; r <= rounds; r++) {
   for (const threads of [1, 2]) {
-    const { torch, tsgrad } = run(threads);
-    const ratio = tsgrad.msPerStep / torch.msPerStep;
+    const { torch, tuned, tsgrad } = run(threads);
+    const ratio = tsgrad.msPerStep / Math.min(torch.msPerStep, tuned.msPerStep);
     ratios[threads].push(ratio);
-    console.log(`${String(r).padStart(5)}  ${String(threads).padStart(7)}  ${torch.msPerStep.toFixed(1).padStart(15)}  ${tsgrad.msPerStep.toFixed(1).padStart(14)}  ${ratio.toFixed(2).padStart(16)}`);
+    console.log(
+      `${String(r).padStart(5)}  ${String(threads).padStart(7)}  ${torch.msPerStep.toFixed(1).padStart(15)}  ` +
+        `${tuned.msPerStep.toFixed(1).padStart(22)}  ${tsgrad.msPerStep.toFixed(1).padStart(14)}  ${ratio.toFixed(2).padStart(22)}`,
+    );
   }
 }
 for (const threads of [1, 2]) {
