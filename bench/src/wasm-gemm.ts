@@ -2,7 +2,8 @@
 // of a 784→128 Linear at batch 64. `--tune` also sweeps the register blockings of each layout.
 //   npx esbuild bench/src/wasm-gemm.ts --bundle --platform=node --format=esm --outfile=/tmp/wg.mjs && node /tmp/wg.mjs
 import { gemm } from "@tsgrad/tensor";
-import { buildKernelModule, createMemory, Arena, WasmKernels, type GemmBlocking, type GemmLayout, type WasmModule } from "../../packages/tensor/src/wasm/index.js";
+import { buildKernelModule, createMemory, WasmKernels, type GemmBlocking, type GemmLayout, type WasmModule } from "../../packages/tensor/src/wasm/index.js";
+import { Heap, Scratch } from "../../packages/tensor/src/heap.js";
 import { machine, median, timeIt } from "./stats.js";
 
 interface Case {
@@ -31,7 +32,7 @@ function fill(out: Float32Array, seed: number): void {
 const gflops = (c: Case, ms: number): number => (2 * c.m * c.n * c.k) / (ms * 1e6);
 
 const memory = createMemory({ initialPages: 64 });
-const arena = new Arena(memory);
+const arena = new Scratch(new Heap(memory, false));
 const WA = (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => WasmModule } }).WebAssembly;
 
 /** Operands of a case, in the wasm memory (pointers) and as plain arrays for the JS gemm. */

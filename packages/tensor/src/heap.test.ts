@@ -3,7 +3,7 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
-import { addressOf, blockBytes, Heap, HEAP_MIN_FLOATS, heapArray, HeapArray, kernelHeap, ownsBlock } from "./heap.js";
+import { addressOf, blockBytes, Heap, HEAP_MIN_FLOATS, heapArray, HeapArray, kernelHeap, ownsBlock, Scratch } from "./heap.js";
 import { createMemory, WASM_PAGE_BYTES } from "./wasm/index.js";
 import { tensor, zeros } from "./creation.js";
 import { memoryStats } from "./pool.js";
@@ -87,6 +87,45 @@ describe("Heap", () => {
     expect(heap.f32().length).toBeGreaterThanOrEqual((big + 2 * WASM_PAGE_BYTES) / 4);
     expect(heap.alloc(4 * WASM_PAGE_BYTES)).toBe(-1);
     expect(heap.stats().usedBytes).toBe(2048 + 2 * WASM_PAGE_BYTES);
+  });
+});
+
+describe("Scratch", () => {
+  it("gives cache-line aligned, disjoint blocks, and all of them back at once", () => {
+    const heap = new Heap(createMemory({ initialPages: 1, maxPages: 4 }), false);
+    const scratch = new Scratch(heap);
+    const a = scratch.alloc(3), b = scratch.alloc(20), c = scratch.alloc(1);
+    expect([a % 64, b % 64, c % 64]).toEqual([0, 0, 0]);
+    expect(b).toBeGreaterThanOrEqual(a + 12);
+    expect(c).toBeGreaterThanOrEqual(b + 80);
+    scratch.reset();
+    expect(heap.stats().usedBytes).toBe(0);
+    expect([a, c]).toContain(new Scratch(heap).alloc(3)); // a block given back is taken again
+  });
+
+  it.each([[-1], [1.5]])("rejects a count of %d", (count) => {
+    expect(() => new Scratch(new Heap(createMemory(), false)).alloc(count)).toThrow(/Scratch.alloc: expected a non-negative integer count, got/);
+  });
+
+  it("says so when the heap is full", () => {
+    const scratch = new Scratch(new Heap(createMemory({ initialPages: 1, maxPages: 1 }), false));
+    expect(() => scratch.alloc(WASM_PAGE_BYTES)).toThrow(/out of WebAssembly memory/);
+  });
+
+  it.each([false, true])("grows the memory (shared: %s), keeps the data, and f32() follows", (shared) => {
+    const memory = createMemory({ initialPages: 1, maxPages: 64, shared });
+    const heap = new Heap(memory, shared);
+    const scratch = new Scratch(heap);
+    const first = scratch.alloc(100);
+    heap.f32().fill(7, first / 4, first / 4 + 100);
+    const oldView = heap.f32();
+    const big = scratch.alloc(3 * WASM_PAGE_BYTES / 4); // three more pages than the first one holds
+    expect(memory.buffer.byteLength).toBeGreaterThanOrEqual(big + 3 * WASM_PAGE_BYTES);
+    expect(heap.f32() === oldView).toBe(false); // the old view is detached (plain) or too short (shared)
+    expect(heap.f32().length).toBe(memory.buffer.byteLength / 4);
+    expect(heap.f32()[first / 4 + 99]).toBe(7);
+    heap.f32()[big / 4 + 10] = 3;
+    expect(new Float32Array(memory.buffer, big, 11)[10]).toBe(3);
   });
 });
 

@@ -1,10 +1,11 @@
-// Tests of the loader: feature detection, module cache, arena and memory growth, two instances on one shared memory.
+// Tests of the loader: feature detection, module cache, memory options, two instances on one shared memory.
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import {
-  Arena, compileKernelModule, createMemory, createWasmKernels, HeapView, sharedMemorySupported,
-  WASM_PAGE_BYTES, WasmKernels, wasmSimdSupported,
+  compileKernelModule, createMemory, createWasmKernels, sharedMemorySupported,
+  WasmKernels, wasmSimdSupported,
 } from "./index.js";
+import { Heap, Scratch } from "../heap.js";
 
 describe("feature detection", () => {
   it("finds SIMD and shared memory on Node ≥ 20", () => {
@@ -18,37 +19,6 @@ describe("feature detection", () => {
   });
 });
 
-describe("Arena", () => {
-  it("returns 16-byte aligned, disjoint addresses from its base, and frees them all at once", () => {
-    const arena = new Arena(createMemory({ initialPages: 1 }), 4);
-    const a = arena.alloc(3), b = arena.alloc(1), c = arena.alloc(5);
-    expect([a, b, c]).toEqual([16, 32, 48]);
-    arena.reset();
-    expect(arena.alloc(2)).toBe(16);
-    expect(new Arena(createMemory({ initialPages: 1 })).alloc(1)).toBe(0);
-  });
-
-  it.each([[-1], [1.5]])("rejects a count of %d", (count) => {
-    expect(() => new Arena(createMemory()).alloc(count)).toThrow(/Arena.alloc: expected a non-negative integer count, got/);
-  });
-
-  it.each([false, true])("grows the memory (shared: %s), keeps the data, and HeapView follows", (shared) => {
-    const memory = createMemory({ initialPages: 1, maxPages: 64, shared });
-    const arena = new Arena(memory);
-    const heap = new HeapView(memory);
-    const first = arena.alloc(100);
-    new Float32Array(memory.buffer, first, 100).fill(7);
-    const oldView = heap.f32;
-    const big = arena.alloc(3 * WASM_PAGE_BYTES / 4); // three more pages than the first one holds
-    expect(memory.buffer.byteLength).toBeGreaterThanOrEqual(big + 3 * WASM_PAGE_BYTES);
-    expect(heap.f32 === oldView).toBe(false); // the old view is detached (plain) or too short (shared)
-    expect(heap.f32.length).toBe(memory.buffer.byteLength / 4);
-    expect(heap.f32[first / 4 + 99]).toBe(7);
-    heap.f32[big / 4 + 10] = 3;
-    expect(new Float32Array(memory.buffer, big, 11)[10]).toBe(3);
-  });
-});
-
 describe("createMemory", () => {
   it.each([[{ initialPages: 5, maxPages: 4 }], [{ maxPages: 70000 }]])("rejects %o", (options) => {
     expect(() => createMemory(options)).toThrow(/createMemory: expected 0 <= initialPages <= maxPages <= 65536, got/);
@@ -59,10 +29,10 @@ describe("WasmKernels on a shared memory", () => {
   it("lets two instances of the module (as two workers would) split one product, bit-identical to one call", () => {
     const kernels = createWasmKernels({ shared: true, initialPages: 32 })!;
     const other = new WasmKernels(compileKernelModule(true), kernels.memory);
-    const arena = new Arena(kernels.memory);
+    const arena = new Scratch(new Heap(kernels.memory, true));
     const [m, n, k] = [64, 128, 784];
     const a = arena.alloc(m * k), b = arena.alloc(n * k), c1 = arena.alloc(m * n), c2 = arena.alloc(m * n);
-    const heap = kernels.heap.f32;
+    const heap = new Float32Array(kernels.memory.buffer);
     for (let t = 0; t < m * k; t++) heap[a / 4 + t] = Math.sin(t);
     for (let t = 0; t < n * k; t++) heap[b / 4 + t] = Math.cos(t);
     kernels.gemm("nt", m, n, k, a, b, c1);
@@ -76,10 +46,10 @@ describe("WasmKernels on a shared memory", () => {
 
   it("runs in a worker thread on the posted module and memory, bit-identical to one call", async () => {
     const kernels = createWasmKernels({ shared: true, initialPages: 32 })!;
-    const arena = new Arena(kernels.memory);
+    const arena = new Scratch(new Heap(kernels.memory, true));
     const [m, n, k] = [128, 784, 64];
     const a = arena.alloc(k * m), b = arena.alloc(k * n), c1 = arena.alloc(m * n), c2 = arena.alloc(m * n);
-    const heap = kernels.heap.f32;
+    const heap = new Float32Array(kernels.memory.buffer);
     for (let t = 0; t < k * m; t++) heap[a / 4 + t] = Math.sin(t);
     for (let t = 0; t < k * n; t++) heap[b / 4 + t] = Math.cos(t);
     kernels.gemm("tn", m, n, k, a, b, c1);

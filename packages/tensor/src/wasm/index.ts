@@ -1,5 +1,5 @@
 // Loader of the SIMD kernels: feature detection, compilation (cached), instantiation on a given memory (so workers
-// can share one), a bump allocator for f32 arrays in that memory, and typed wrappers of the kernels (gemm, Adam).
+// can share one), and typed wrappers of the kernels (gemm, Adam). The memory's allocator is heap.ts.
 import { FunctionBuilder, ModuleBuilder } from "./assembler.js";
 import { buildKernelModule, type GemmLayout, type KernelExports } from "./kernels.js";
 import { wasmApi, type WasmApi, type WasmMemory, type WasmModule } from "./webassembly.js";
@@ -125,77 +125,17 @@ function isShared(memory: WasmMemory): boolean {
 }
 
 /**
- * A Float32Array over the whole of a memory, re-created when the memory has grown (growth detaches a plain
- * memory's buffer and replaces a shared memory's by a longer one: a view made before only sees the old size).
- */
-export class HeapView {
-  private view: Float32Array;
-
-  constructor(readonly memory: WasmMemory) {
-    this.view = new Float32Array(memory.buffer);
-  }
-
-  /** The current view; element t is the f32 at byte address 4t. */
-  get f32(): Float32Array {
-    if (this.view.byteLength !== this.memory.buffer.byteLength) this.view = new Float32Array(this.memory.buffer);
-    return this.view;
-  }
-}
-
-/**
- * Bump allocator of f32 arrays in a memory: 16-byte aligned addresses (whole f32x4 vectors), growing the memory as
- * needed; `reset()` frees everything at once.
- *
- * ```ts
- * const arena = new Arena(memory);
- * const x = arena.alloc(64 * 784); // byte address: heap.f32.set(batch, x >> 2)
- * ```
- */
-export class Arena {
-  private readonly base: number;
-  private top: number;
-
-  /** Allocations start at byte `base` (rounded up to 16), e.g. past a region reserved by someone else. */
-  constructor(readonly memory: WasmMemory, base = 0) {
-    this.base = align16(base);
-    this.top = this.base;
-  }
-
-  /** Byte address of a new array of `count` f32 (contents unspecified: memory is reused after `reset`). */
-  alloc(count: number): number {
-    if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`Arena.alloc: expected a non-negative integer count, got ${count}`);
-    const ptr = this.top;
-    const end = align16(ptr + 4 * count);
-    const have = this.memory.buffer.byteLength;
-    if (end > have) this.memory.grow(Math.ceil((end - have) / WASM_PAGE_BYTES));
-    this.top = end;
-    return ptr;
-  }
-
-  /** Frees every allocation. */
-  reset(): void {
-    this.top = this.base;
-  }
-}
-
-function align16(bytes: number): number {
-  return (bytes + 15) & ~15;
-}
-
-/**
- * The kernels instantiated on one memory. Every pointer is a byte address in that memory (see `Arena`), arrays are
+ * The kernels instantiated on one memory. Every pointer is a byte address in that memory (see `Heap` in heap.ts), arrays are
  * contiguous row-major f32, and row ranges let callers split one call across workers that instantiated the same
  * module on the same shared memory: each element's order of operations does not depend on the split, so the
  * result is bit-identical whatever the number of workers.
  */
 export class WasmKernels {
-  readonly heap: HeapView;
   private readonly fns: KernelExports;
 
   constructor(readonly module: WasmModule, readonly memory: WasmMemory) {
     const api = requireApi("WasmKernels");
     this.fns = new api.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
-    this.heap = new HeapView(memory);
   }
 
   /**

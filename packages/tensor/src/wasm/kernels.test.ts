@@ -3,14 +3,15 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { buildKernelModule, type GemmBlocking, type GemmLayout } from "./kernels.js";
-import { Arena, createMemory, WasmKernels } from "./index.js";
+import { createMemory, WasmKernels } from "./index.js";
+import { Heap, Scratch } from "../heap.js";
 import type { AdamScalars } from "../kernels/adam.js";
 import { wasmApi } from "./webassembly.js";
 
 const api = wasmApi()!;
 const f32 = Math.fround;
 const memory = createMemory({ initialPages: 256 });
-const arena = new Arena(memory);
+const arena = new Scratch(new Heap(memory, false));
 const kernels = new WasmKernels(new api.Module(buildKernelModule({ shared: false })), memory);
 
 function random(count: number, seed: number, scale = 1): Float32Array {
@@ -26,7 +27,7 @@ function random(count: number, seed: number, scale = 1): Float32Array {
 /** A view of `count` f32 at byte address `ptr` (valid until the memory grows). */
 const view = (ptr: number, count: number): Float32Array => new Float32Array(memory.buffer, ptr, count);
 
-/** Copies `data` into a fresh arena array; returns its address. */
+/** Copies `data` into a fresh scratch block; returns its address. */
 function put(data: Float32Array): number {
   const ptr = arena.alloc(data.length);
   view(ptr, data.length).set(data);
