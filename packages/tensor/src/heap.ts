@@ -9,7 +9,8 @@ import { wasmApi, type WasmMemory } from "./wasm/webassembly.js";
  */
 export const HEAP_MAX_PAGES = 16384;
 /**
- * Tensor storage the heap holds at most (256 MiB): past it, new storage is ordinary arrays. Blocks of arrays the
+ * Tensor storage the heap holds at most (256 MiB, and half the heap where a smaller one could be reserved): past it,
+ * new storage is ordinary arrays. Blocks of arrays the
  * program dropped come back only once the collector has run and the event loop has turned (FinalizationRegistry), so
  * a loop that never yields could otherwise fill the heap with storage nobody can reach.
  */
@@ -59,8 +60,8 @@ export function blockBytes(floats: number): number {
 }
 
 /**
- * One WebAssembly memory and a first-fit-by-size allocator over it: freed blocks are kept by size (see
- * {@link blockBytes}) and taken again by requests of that size; the rest grows from the top. Addresses are bytes.
+ * One WebAssembly memory and an allocator over it: freed blocks are kept by size class (see {@link blockBytes}) and
+ * taken again by requests of that class; the rest grows from the top. Addresses are bytes.
  */
 export class Heap {
   private top = LINE; // address 0 stays unused
@@ -68,7 +69,8 @@ export class Heap {
   private view: HeapArray;
   private usedBytes = 0;
 
-  constructor(readonly memory: WasmMemory, readonly shared: boolean) {
+  /** `maxBytes`: the memory's maximum (what {@link heapArray} leaves half of to kernel scratch). */
+  constructor(readonly memory: WasmMemory, readonly shared: boolean, readonly maxBytes = HEAP_MAX_PAGES * WASM_PAGE_BYTES) {
     this.view = new HeapArray(memory.buffer as ArrayBuffer);
   }
 
@@ -131,10 +133,16 @@ let heap: Heap | null | undefined;
  */
 export function kernelHeap(): Heap | null {
   if (heap === undefined) {
-    if (wasmApi() === null) heap = null;
-    else {
-      const shared = sharedMemorySupported();
-      heap = new Heap(createMemory({ initialPages: 64, maxPages: HEAP_MAX_PAGES, shared }), shared);
+    heap = null;
+    // A shared memory reserves its maximum up front: where the address space is short (a 32-bit browser), a smaller one.
+    const shared = wasmApi() !== null && sharedMemorySupported();
+    for (const maxPages of [HEAP_MAX_PAGES, HEAP_MAX_PAGES / 4, HEAP_MAX_PAGES / 16]) {
+      try {
+        heap = new Heap(createMemory({ initialPages: 64, maxPages, shared }), shared, maxPages * WASM_PAGE_BYTES);
+        break;
+      } catch {
+        // try a smaller reservation; without any, no heap (the JavaScript kernels run)
+      }
     }
   }
   return heap;
@@ -168,7 +176,7 @@ export function heapArray(n: number): HeapArray | null {
   const h = kernelHeap();
   if (h === null || !h.shared) return null;
   const bytes = blockBytes(n);
-  if (storageBytes + bytes > HEAP_STORAGE_BYTES) return null;
+  if (storageBytes + bytes > Math.min(HEAP_STORAGE_BYTES, h.maxBytes / 2)) return null;
   const ptr = h.alloc(bytes);
   if (ptr < 0) return null;
   storageBytes += bytes;
