@@ -135,13 +135,15 @@ export function kernelHeap(): Heap | null {
   if (heap === undefined) {
     heap = null;
     // A shared memory reserves its maximum up front: where the address space is short (a 32-bit browser), a smaller one.
-    const shared = wasmApi() !== null && sharedMemorySupported();
-    for (const maxPages of [HEAP_MAX_PAGES, HEAP_MAX_PAGES / 4, HEAP_MAX_PAGES / 16]) {
-      try {
-        heap = new Heap(createMemory({ initialPages: 64, maxPages, shared }), shared, maxPages * WASM_PAGE_BYTES);
-        break;
-      } catch {
-        // try a smaller reservation; without any, no heap (the JavaScript kernels run)
+    const kinds = wasmApi() !== null && sharedMemorySupported() ? [true, false] : [false];
+    search: for (const shared of kinds) {
+      for (const maxPages of [HEAP_MAX_PAGES, HEAP_MAX_PAGES / 4, HEAP_MAX_PAGES / 16]) {
+        try {
+          heap = new Heap(createMemory({ initialPages: 64, maxPages, shared }), shared, maxPages * WASM_PAGE_BYTES);
+          break search;
+        } catch {
+          // a smaller reservation, then a plain memory; without any, no heap (no WebAssembly here)
+        }
       }
     }
   }
