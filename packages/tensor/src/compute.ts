@@ -14,7 +14,7 @@ export type Backend = "js" | "wasm";
 let backend: Backend | null = null;
 
 /** Products smaller than this many multiply-adds stay in JavaScript (a call into wasm, and copies, would cost more). */
-const WASM_MIN_MACS = 4096;
+export const WASM_MIN_MACS = 4096;
 /** Adam steps on fewer elements stay in JavaScript. */
 const WASM_MIN_ADAM = 256;
 

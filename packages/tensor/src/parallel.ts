@@ -4,7 +4,8 @@
 import { adamKernel, adamKernelSource, ADAM_SCALARS, type AdamScalars } from "./kernels/adam.js";
 import { gemmKernelSource, gemmSerial } from "./kernels/matmul.js";
 import { kernelHeap, type Heap } from "./heap.js";
-import { compileKernelModule, wasmSimdSupported, type GemmLayout, type WasmMemory, type WasmModule } from "./wasm/index.js";
+import { winogradChunk, winogradChunkSource, WINO_PARAMS, type WinogradChunkKernels } from "./kernels/winograd-chunk.js";
+import { compileConvKernelModule, compileKernelModule, wasmSimdSupported, type GemmLayout, type WasmMemory, type WasmModule } from "./wasm/index.js";
 import { wasmApi, type WasmApi } from "./wasm/webassembly.js";
 
 /** The little a worker must offer: Node's `Worker` and the browser's `Worker` both fit. */
@@ -109,11 +110,12 @@ const SLOT = {
   size: 8, // rows or elements in all
   m: 9, n: 10, k: 11, a: 12, transA: 13, b: 14, transB: 15, c: 16, accumulate: 17, // gemm
   p: 18, g: 19, expAvg: 20, expAvgSq: 21, // Adam (its scalars are in the Float64Array of scalars)
+  wino: 22, // WINO_PARAMS slots from here: a Winograd convolution's parameters (kernels/winograd-chunk.ts)
 } as const;
-const SLOTS = 22;
+const SLOTS = SLOT.wino + WINO_PARAMS;
 
 /** The tasks: the JS gemm, a SIMD gemm by layout, Adam (the JS kernel, or the SIMD one). */
-const TASK = { gemmJs: 0, gemmNt: 1, gemmNn: 2, gemmTn: 3, adam: 4, adamSimd: 5 } as const;
+const TASK = { gemmJs: 0, gemmNt: 1, gemmNn: 2, gemmTn: 3, adam: 4, adamSimd: 5, winograd: 6 } as const;
 const SIMD_TASK: Readonly<Record<GemmLayout, number>> = { nt: TASK.gemmNt, nn: TASK.gemmNn, tn: TASK.gemmTn };
 const CLOSED = 1 << 30;
 const CHUNKS_PER_THREAD = 2; // a thread that starts late leaves its chunks to the others
@@ -132,6 +134,8 @@ interface WorkerInit {
   readonly scalars: Float64Array;
   readonly memory: WasmMemory;
   readonly module: WasmModule | null;
+  /** The conv kernels' module (with `module`), for Winograd tasks. */
+  readonly conv: WasmModule | null;
   readonly slot: typeof SLOT;
   readonly task: typeof TASK;
 }
@@ -140,6 +144,7 @@ interface WorkerInit {
 interface WorkerKernels {
   readonly gemm: typeof gemmSerial;
   readonly adam: typeof adamKernel;
+  readonly winograd: typeof winogradChunk;
 }
 
 /**
@@ -148,12 +153,13 @@ interface WorkerKernels {
  * from this module: only its arguments and globals. Operands are byte addresses in the shared tensor heap.
  */
 function workerMain(init: WorkerInit, kernels: WorkerKernels): void {
-  const { control: ctl, scalars: sc, memory, module, slot: S, task: T } = init;
+  const { control: ctl, scalars: sc, memory, module, conv, slot: S, task: T } = init;
   const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
   let f32 = new Float32Array(memory.buffer);
   const fns = module !== null ? (new wasm.Instance(module, { env: { memory } }).exports as Record<string, SimdGemm & SimdAdam>) : null;
   const simd = fns === null ? [] : [null, fns["gemm_nt"]!, fns["gemm_nn"]!, fns["gemm_tn"]!];
-  Atomics.add(ctl, S.ready, 1);
+  const convFns = conv !== null ? (new wasm.Instance(conv, { env: { memory } }).exports as unknown as WinogradChunkKernels) : null;
+  const me = Atomics.add(ctl, S.ready, 1) + 1; // this thread's number (the calling thread is 0): its scratch
   let seen = Atomics.load(ctl, S.seq);
   for (;;) {
     // Spin briefly before sleeping: a training step issues products a few hundred µs apart, and waking a sleeping
@@ -169,7 +175,9 @@ function workerMain(init: WorkerInit, kernels: WorkerKernels): void {
       const count = ctl[S.chunks]!, chunk = ctl[S.chunkSize]!, size = ctl[S.size]!;
       const r0 = c * chunk, r1 = Math.min(size, r0 + chunk);
       const task = ctl[S.task]!;
-      if (task === T.adamSimd) {
+      if (task === T.winograd) {
+        kernels.winograd(convFns!, fns!["gemm_nn"]!, ctl, S.wino, me, r0, r1);
+      } else if (task === T.adamSimd) {
         fns!["adam"]!(ctl[S.p]!, ctl[S.g]!, ctl[S.expAvg]!, ctl[S.expAvgSq]!, r0, r1, sc[0]!, sc[1]!, sc[2]!, sc[3]!, sc[4]!, sc[5]!, sc[6]!, sc[7]!);
       } else if (task === T.adam || task === T.gemmJs) {
         if (f32.byteLength !== memory.buffer.byteLength) f32 = new Float32Array(memory.buffer);
@@ -192,7 +200,8 @@ function workerSource(): string {
 ${gemmKernelSource()}
 ${adamKernelSource()}
 const workerMain = ${workerMain.toString()};
-const start = (init) => workerMain(init, { gemm: ${gemmSerial.name}, adam: ${adamKernel.name} });
+${winogradChunkSource()}
+const start = (init) => workerMain(init, { gemm: ${gemmSerial.name}, adam: ${adamKernel.name}, winograd: ${winogradChunk.name} });
 if (typeof self !== "undefined" && typeof self.postMessage === "function") self.onmessage = (e) => start(e.data);
 else require("node:worker_threads").parentPort.once("message", start);
 `;
@@ -208,12 +217,15 @@ class ThreadTeam {
   private readonly control = new Int32Array(new SharedArrayBuffer(4 * SLOTS));
   private readonly scalars = new Float64Array(new SharedArrayBuffer(8 * ADAM_SCALARS));
   private readonly simd: SimdKernels | null;
+  private readonly conv: WinogradChunkKernels | null;
 
-  constructor(threads: number, start: WorkerFactory, private readonly heap: Heap) {
+  constructor(readonly threads: number, start: WorkerFactory, private readonly heap: Heap) {
     const module = wasmSimdSupported() ? compileKernelModule(true) : null;
+    const conv = module === null ? null : compileConvKernelModule(true);
     this.simd = module === null ? null : instantiate(module, heap.memory);
+    this.conv = conv === null ? null : (new (wasmApi()!.Instance)(conv, { env: { memory: heap.memory } }).exports as unknown as WinogradChunkKernels);
     Atomics.store(this.control, SLOT.next, CLOSED);
-    const init: WorkerInit = { control: this.control, scalars: this.scalars, memory: heap.memory, module, slot: SLOT, task: TASK };
+    const init: WorkerInit = { control: this.control, scalars: this.scalars, memory: heap.memory, module, conv, slot: SLOT, task: TASK };
     for (let w = 0; w < threads - 1; w++) {
       const worker = start(workerSource());
       worker.unref?.();
@@ -267,14 +279,28 @@ class ThreadTeam {
   }
 
   /**
+   * A Winograd convolution split by images (after {@link ThreadTeam.canRun} said yes with SIMD): `params` as
+   * kernels/winograd-chunk.ts's `WINO` (thread t's scratch at scratch + t·scratchStride), `images` in chunks of
+   * `chunk`. Each image's output is computed alike whichever thread takes it: the bits of one thread.
+   */
+  winograd(params: readonly number[], images: number, chunk: number): void {
+    const ctl = this.control;
+    ctl[SLOT.task] = TASK.winograd;
+    for (let i = 0; i < WINO_PARAMS; i++) ctl[SLOT.wino + i] = params[i]!;
+    const conv = this.conv!, gemmNn = this.simd!.nn;
+    this.run(images, (i0, i1) => winogradChunk(conv, gemmNn, ctl, SLOT.wino, 0, i0, i1), chunk);
+    teamTasks++;
+  }
+
+  /**
    * Runs the task whose slots are set, over [0, size) cut into chunks of a multiple of 4 (the kernels' tile): every
    * thread, this one included, claims chunks until none is left, so a worker that wakes late costs nothing but its
    * share. Each element is computed by the same kernel whichever thread claims it: results do not depend on it.
    */
-  private run(size: number, compute: (start: number, end: number) => void): void {
+  private run(size: number, compute: (start: number, end: number) => void, chunkSize?: number): void {
     const ctl = this.control;
     const chunks = Math.min(Math.ceil(size / 4), (this.workers.length + 1) * CHUNKS_PER_THREAD);
-    const chunk = Math.ceil(size / chunks / 4) * 4;
+    const chunk = chunkSize ?? Math.ceil(size / chunks / 4) * 4;
     const count = Math.ceil(size / chunk);
     ctl[SLOT.chunks] = count;
     ctl[SLOT.chunkSize] = chunk;

@@ -1,9 +1,10 @@
 // Winograd's minimal filtering F(2×2, 3×3) for 3×3 stride-1 convolutions: the tile transforms on raw Float32Arrays
 // (JavaScript loops; SIMD in wasm/conv-kernels.ts) and the 16 channel products per chunk of images on the gemm dispatcher.
-import { gemm, getBackend } from "../compute.js";
-import { getNumThreads } from "../parallel.js";
+import { gemm, getBackend, WASM_MIN_MACS } from "../compute.js";
+import { getNumThreads, PARALLEL_MIN_MACS, teamFor } from "../parallel.js";
 import { addressOf } from "../heap.js";
-import { inHeap, kernelEngine } from "../wasm/engine.js";
+import { inHeap, kernelEngine, type KernelEngine } from "../wasm/engine.js";
+import { WINO, WINO_PARAMS } from "./winograd-chunk.js";
 import type { ConvGeometry } from "./conv.js";
 import { releaseArray, takeArray, takeFloat64 } from "../pool.js";
 
@@ -253,6 +254,10 @@ export function winogradConv(
     }
   };
   const e = getBackend() === "wasm" ? kernelEngine() : null;
+  if (e !== null && winogradOnTeam(e, x, w, u, bias, out, n, inC, outC, height, width, padTop, padLeft, outH, outW)) {
+    releaseArray(u);
+    return;
+  }
   if (e !== null) {
     const inPlane = height * width, outPlane = outH * outW;
     const paddedH = 2 * tilesH + 2, paddedW = Math.max(2 * tilesW + 2, padLeft + width);
@@ -293,6 +298,44 @@ export function winogradConv(
     releaseArray(m);
   }
   releaseArray(u);
+}
+
+/**
+ * {@link winogradConv} on the thread team, split by images (each thread transforms, multiplies and transforms back its
+ * own images, in its own scratch), where the team can run it now: more than one thread, `x` and `out` in the tensor
+ * heap, and products of one image large enough to run on the SIMD gemm (as the one-thread path then runs them too, the
+ * bits are the same). Returns false (nothing done) otherwise.
+ */
+function winogradOnTeam(
+  e: KernelEngine, x: Float32Array, w: Float32Array, u: Float32Array, bias: Float32Array | null, out: Float32Array,
+  n: number, inC: number, outC: number, height: number, width: number, padTop: number, padLeft: number,
+  outH: number, outW: number,
+): boolean {
+  const { tilesH, tilesW, perImage, chunk, maxTiles } = chunking(n, outH, outW, TILES_PER_CHUNK.serial);
+  if (addressOf(x, 0) < 0 || addressOf(out, 0) < 0 || outC * perImage * inC < WASM_MIN_MACS || w.length === 0) return false;
+  const team = teamFor(16 * n * perImage * outC * inC, PARALLEL_MIN_MACS, true);
+  if (team === null || n < 2) return false;
+  const paddedH = 2 * tilesH + 2, paddedW = Math.max(2 * tilesW + 2, padLeft + width);
+  const unpadded = padTop === 0 && padLeft === 0 && paddedH === height && paddedW === width;
+  const vStride = planeStride(inC * maxTiles), mStride = planeStride(outC * maxTiles);
+  const xPadBytes = unpadded ? 0 : Math.ceil((4 * chunk * inC * paddedH * paddedW) / 64) * 64;
+  const stride = xPadBytes + 16 * vStride + 16 * mStride; // one thread's scratch
+  e.arena.reset();
+  const scratch = e.arena.alloc((team.threads * stride) / 4);
+  const b = bias === null ? 0 : inHeap(e, bias, 0, outC), pu = inHeap(e, u, 0, u.length);
+  const p = new Array<number>(WINO_PARAMS);
+  p[WINO.x] = addressOf(x, 0); p[WINO.xImage] = 4 * inC * height * width;
+  p[WINO.out] = addressOf(out, 0); p[WINO.outImage] = 4 * outC * outH * outW;
+  p[WINO.u] = pu; p[WINO.bias] = b; p[WINO.hasBias] = bias === null ? 0 : 1;
+  p[WINO.inC] = inC; p[WINO.outC] = outC; p[WINO.height] = height; p[WINO.width] = width;
+  p[WINO.padTop] = padTop; p[WINO.padLeft] = padLeft; p[WINO.paddedH] = paddedH; p[WINO.paddedW] = paddedW;
+  p[WINO.unpadded] = unpadded ? 1 : 0; p[WINO.tilesH] = tilesH; p[WINO.tilesW] = tilesW;
+  p[WINO.outH] = outH; p[WINO.outW] = outW; p[WINO.scratch] = scratch; p[WINO.scratchStride] = stride;
+  p[WINO.vStride] = vStride; p[WINO.mStride] = mStride;
+  p[WINO.xPadAt] = 0; p[WINO.vAt] = xPadBytes; p[WINO.mAt] = xPadBytes + 16 * vStride;
+  team.winograd(p, n, chunk);
+  e.arena.reset();
+  return true;
 }
 
 /**

@@ -143,17 +143,19 @@ describe("conv2d over worker threads", () => {
     ["the CNN's second convolution (Winograd)", [2, 32, 26, 26], [64, 32, 3, 3], {}],
     ["a strided, padded im2col convolution", [2, 16, 30, 30], [48, 16, 5, 5], { stride: 2, padding: 2 }],
   ];
-  const combos = (["js", "wasm"] as const).flatMap((b) => shapes.map((s) => [b, ...s] as const));
-  it.each(combos)("%s, %s: 1 and 2 threads give the same bits forward and backward", async (backend, _l, xs, ws, o) => {
+  const combos = (["js", "wasm"] as const).flatMap((b) => [true, false].flatMap((h) => shapes.map((s) => [b, h, ...s] as const)));
+  it.each(combos)("%s, storage in the heap %s, %s: 1 and 2 threads give the same bits forward and backward", async (backend, heap, _l, xs, ws, o) => {
     const previous = getBackend();
     setBackend(backend);
     try {
       setWorkerFactory((src) => new Worker(src, { eval: true }));
       const g = new Generator(11);
       const x0 = randn(xs, { generator: g }), w0 = uniform(ws, -0.1, 0.1, { generator: g }), b0 = randn([ws[0]!], { generator: g });
+      // Storage in the tensor heap (tensor() copies there: the team reads it in place, Winograd split by images) and
+      // in ordinary arrays (copied into scratch: the products split by rows).
+      const inHeap = (t: Tensor): Tensor => heap ? tensor(t.data, { shape: t.shape, requiresGrad: true }) : new Tensor(t.data.slice(), t.shape, true);
       const run = (): Float32Array[] => {
-        const x = new Tensor(x0.data.slice(), x0.shape, true), w = new Tensor(w0.data.slice(), w0.shape, true);
-        const b = new Tensor(b0.data.slice(), b0.shape, true);
+        const x = inHeap(x0), w = inHeap(w0), b = inHeap(b0);
         const y = conv2d(x, w, b, o);
         y.backward(new Tensor(Float32Array.from(y.data, (v, i) => Math.sin(v + i)), y.shape));
         return [y.data, x.grad!.data, w.grad!.data, b.grad!.data];

@@ -2,8 +2,8 @@
 // scratch blocks there for one op's temporaries; its products run in place through the gemm dispatcher.
 import { gemm } from "../compute.js";
 import { addressOf, kernelHeap, Scratch } from "../heap.js";
-import { buildConvKernelModule, type ConvKernelExports } from "./conv-kernels.js";
-import { wasmSimdSupported, type GemmLayout } from "./index.js";
+import type { ConvKernelExports } from "./conv-kernels.js";
+import { compileConvKernelModule, wasmSimdSupported, type GemmLayout } from "./index.js";
 import { buildOptimKernelModule, type OptimKernelExports } from "./optim-kernels.js";
 import { wasmApi, type WasmMemory } from "./webassembly.js";
 
@@ -49,7 +49,7 @@ function createEngine(): KernelEngine | null {
   const instantiate = <T>(bytes: Uint8Array): T =>
     new api.Instance(new api.Module(bytes), { env: { memory } }).exports as unknown as T;
   return {
-    conv: instantiate<ConvKernelExports>(buildConvKernelModule({ shared })),
+    conv: new api.Instance(compileConvKernelModule(shared), { env: { memory } }).exports as unknown as ConvKernelExports,
     optim: instantiate<OptimKernelExports>(buildOptimKernelModule({ shared })),
     memory,
     arena: new Scratch(heap),

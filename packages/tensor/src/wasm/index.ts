@@ -2,6 +2,7 @@
 // can share one), and typed wrappers of the kernels (gemm, Adam). The memory's allocator is heap.ts.
 import { FunctionBuilder, ModuleBuilder } from "./assembler.js";
 import { buildKernelModule, type GemmLayout, type KernelExports } from "./kernels.js";
+import { buildConvKernelModule } from "./conv-kernels.js";
 import { wasmApi, type WasmApi, type WasmMemory, type WasmModule } from "./webassembly.js";
 import type { AdamScalars } from "../kernels/adam.js";
 
@@ -98,6 +99,18 @@ export function compileKernelModule(shared: boolean): WasmModule {
   if (module === undefined) {
     module = new (requireApi("compileKernelModule").Module)(buildKernelModule({ shared, relaxed }));
     compiled.set(key, module);
+  }
+  return module;
+}
+
+const convCompiled = new Map<boolean, WasmModule>();
+
+/** The compiled module of wasm/conv-kernels.ts for a shared or a plain memory (compiled once, then cached). */
+export function compileConvKernelModule(shared: boolean): WasmModule {
+  let module = convCompiled.get(shared);
+  if (module === undefined) {
+    module = new (requireApi("compileConvKernelModule").Module)(buildConvKernelModule({ shared }));
+    convCompiled.set(shared, module);
   }
   return module;
 }

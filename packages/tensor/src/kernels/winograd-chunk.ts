@@ -1,0 +1,54 @@
+// One thread's share of a Winograd convolution: a range of images transformed, multiplied and transformed back on the
+// SIMD kernels, in the thread's own scratch. Self-contained: worker threads run its source text.
+
+/** The conv kernels a chunk calls (wasm/conv-kernels.ts), instantiated on the tensor heap. */
+export interface WinogradChunkKernels {
+  pad(src: number, dst: number, planes: number, height: number, width: number, padTop: number, padLeft: number,
+    paddedH: number, paddedW: number): void;
+  wino_input(src: number, v: number, channels: number, images: number, paddedH: number, paddedW: number,
+    tilesH: number, tilesW: number, planeStride: number): void;
+  wino_output(m: number, out: number, channels: number, images: number, outH: number, outW: number,
+    tilesH: number, tilesW: number, planeStride: number, bias: number, hasBias: number): void;
+}
+
+/** The SIMD gemm "nn" (wasm/kernels.ts): C[rows r0…r1) (+)= A·B at byte addresses. */
+export type GemmNn = (m: number, n: number, k: number, a: number, b: number, c: number, acc: number, r0: number, r1: number) => void;
+
+/** Where each parameter of a chunk lies in the Int32Array of parameters (from `at`); byte addresses and counts. */
+export const WINO = {
+  x: 0, xImage: 1, out: 2, outImage: 3, u: 4, bias: 5, hasBias: 6, inC: 7, outC: 8, height: 9, width: 10,
+  padTop: 11, padLeft: 12, paddedH: 13, paddedW: 14, unpadded: 15, tilesH: 16, tilesW: 17, outH: 18, outW: 19,
+  scratch: 20, scratchStride: 21, vStride: 22, mStride: 23, xPadAt: 24, vAt: 25, mAt: 26,
+} as const;
+export const WINO_PARAMS = 27;
+
+/**
+ * Images [i0, i1) of a 3×3 stride-1 convolution by F(2×2, 3×3) (see winogradConv in winograd.ts): pad (unless the
+ * planes are already the padded ones), input transform, the 16 products M[ξ] = U[ξ]·V[ξ], output transform (+ bias),
+ * in thread `thread`'s scratch (at scratch + thread·scratchStride). Each output element is computed by the same
+ * operations whatever the range, so any split of the images gives the bits of one call over all of them.
+ */
+export function winogradChunk(
+  conv: WinogradChunkKernels, gemmNn: GemmNn, p: Int32Array, at: number, thread: number, i0: number, i1: number,
+): void {
+  const count = i1 - i0, inC = p[at + 7]!, outC = p[at + 8]!;
+  const tilesH = p[at + 16]!, tilesW = p[at + 17]!, paddedH = p[at + 13]!, paddedW = p[at + 14]!;
+  const vStride = p[at + 22]!, mStride = p[at + 23]!;
+  const base = p[at + 20]! + thread * p[at + 21]!;
+  const v = base + p[at + 25]!, m = base + p[at + 26]!;
+  const x = p[at]! + i0 * p[at + 1]!;
+  let src = x;
+  if (p[at + 15] !== 1) {
+    src = base + p[at + 24]!;
+    conv.pad(x, src, count * inC, p[at + 9]!, p[at + 10]!, p[at + 11]!, p[at + 12]!, paddedH, paddedW);
+  }
+  conv.wino_input(src, v, inC, count, paddedH, paddedW, tilesH, tilesW, vStride);
+  const tiles = count * tilesH * tilesW, u = p[at + 4]!;
+  for (let xi = 0; xi < 16; xi++) gemmNn(outC, tiles, inC, u + 4 * xi * outC * inC, v + xi * vStride, m + xi * mStride, 0, 0, outC);
+  conv.wino_output(m, p[at + 2]! + i0 * p[at + 3]!, outC, count, p[at + 18]!, p[at + 19]!, tilesH, tilesW, mStride, p[at + 5]!, p[at + 6]!);
+}
+
+/** The source text of {@link winogradChunk}, for worker threads to evaluate. */
+export function winogradChunkSource(): string {
+  return winogradChunk.toString();
+}
