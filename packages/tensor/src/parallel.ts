@@ -4,7 +4,9 @@
 import { adamKernel, adamKernelSource, ADAM_SCALARS, type AdamScalars } from "./kernels/adam.js";
 import { gemmKernelSource, gemmSerial } from "./kernels/matmul.js";
 import { kernelHeap, type Heap } from "./heap.js";
-import { winogradChunk, winogradChunkSource, WINO_PARAMS, type WinogradChunkKernels } from "./kernels/winograd-chunk.js";
+import {
+  winogradChunk, winogradChunkSource, winogradWeightChunk, WINO_PARAMS, type WinogradChunkKernels,
+} from "./kernels/winograd-chunk.js";
 import { compileConvKernelModule, compileKernelModule, wasmSimdSupported, type GemmLayout, type WasmMemory, type WasmModule } from "./wasm/index.js";
 import { wasmApi, type WasmApi } from "./wasm/webassembly.js";
 
@@ -115,7 +117,7 @@ const SLOT = {
 const SLOTS = SLOT.wino + WINO_PARAMS;
 
 /** The tasks: the JS gemm, a SIMD gemm by layout, Adam (the JS kernel, or the SIMD one). */
-const TASK = { gemmJs: 0, gemmNt: 1, gemmNn: 2, gemmTn: 3, adam: 4, adamSimd: 5, winograd: 6 } as const;
+const TASK = { gemmJs: 0, gemmNt: 1, gemmNn: 2, gemmTn: 3, adam: 4, adamSimd: 5, winograd: 6, winogradWeight: 7 } as const;
 const SIMD_TASK: Readonly<Record<GemmLayout, number>> = { nt: TASK.gemmNt, nn: TASK.gemmNn, tn: TASK.gemmTn };
 const CLOSED = 1 << 30;
 const CHUNKS_PER_THREAD = 2; // a thread that starts late leaves its chunks to the others
@@ -145,6 +147,7 @@ interface WorkerKernels {
   readonly gemm: typeof gemmSerial;
   readonly adam: typeof adamKernel;
   readonly winograd: typeof winogradChunk;
+  readonly winogradWeight: typeof winogradWeightChunk;
 }
 
 /**
@@ -177,6 +180,8 @@ function workerMain(init: WorkerInit, kernels: WorkerKernels): void {
       const task = ctl[S.task]!;
       if (task === T.winograd) {
         kernels.winograd(convFns!, fns!["gemm_nn"]!, ctl, S.wino, me, r0, r1);
+      } else if (task === T.winogradWeight) {
+        kernels.winogradWeight(convFns!, fns!["gemm_nt"]!, ctl, S.wino, me, r0, r1);
       } else if (task === T.adamSimd) {
         fns!["adam"]!(ctl[S.p]!, ctl[S.g]!, ctl[S.expAvg]!, ctl[S.expAvgSq]!, r0, r1, sc[0]!, sc[1]!, sc[2]!, sc[3]!, sc[4]!, sc[5]!, sc[6]!, sc[7]!);
       } else if (task === T.adam || task === T.gemmJs) {
@@ -201,7 +206,9 @@ ${gemmKernelSource()}
 ${adamKernelSource()}
 const workerMain = ${workerMain.toString()};
 ${winogradChunkSource()}
-const start = (init) => workerMain(init, { gemm: ${gemmSerial.name}, adam: ${adamKernel.name}, winograd: ${winogradChunk.name} });
+const start = (init) => workerMain(init, {
+  gemm: ${gemmSerial.name}, adam: ${adamKernel.name}, winograd: ${winogradChunk.name}, winogradWeight: ${winogradWeightChunk.name},
+});
 if (typeof self !== "undefined" && typeof self.postMessage === "function") self.onmessage = (e) => start(e.data);
 else require("node:worker_threads").parentPort.once("message", start);
 `;
@@ -279,16 +286,19 @@ class ThreadTeam {
   }
 
   /**
-   * A Winograd convolution split by images (after {@link ThreadTeam.canRun} said yes with SIMD): `params` as
-   * kernels/winograd-chunk.ts's `WINO` (thread t's scratch at scratch + t·scratchStride), `images` in chunks of
-   * `chunk`. Each image's output is computed alike whichever thread takes it: the bits of one thread.
+   * A Winograd convolution (or, with `weightGradient`, the partials of its weight gradient) split by images (after
+   * {@link ThreadTeam.canRun} said yes with SIMD): `params` as kernels/winograd-chunk.ts's `WINO` / `WINO_GRAD`
+   * (thread t's scratch at scratch + t·scratchStride), `images` in chunks of `chunk`. Each image's output (each
+   * chunk's partial) is computed alike whichever thread takes it: the bits of one thread.
    */
-  winograd(params: readonly number[], images: number, chunk: number): void {
+  winograd(params: readonly number[], images: number, chunk: number, weightGradient = false): void {
     const ctl = this.control;
-    ctl[SLOT.task] = TASK.winograd;
+    ctl[SLOT.task] = weightGradient ? TASK.winogradWeight : TASK.winograd;
     for (let i = 0; i < WINO_PARAMS; i++) ctl[SLOT.wino + i] = params[i]!;
-    const conv = this.conv!, gemmNn = this.simd!.nn;
-    this.run(images, (i0, i1) => winogradChunk(conv, gemmNn, ctl, SLOT.wino, 0, i0, i1), chunk);
+    const conv = this.conv!, simd = this.simd!;
+    this.run(images, weightGradient
+      ? (i0, i1) => winogradWeightChunk(conv, simd.nt, ctl, SLOT.wino, 0, i0, i1)
+      : (i0, i1) => winogradChunk(conv, simd.nn, ctl, SLOT.wino, 0, i0, i1), chunk);
     teamTasks++;
   }
 

@@ -1,5 +1,5 @@
-// One thread's share of a Winograd convolution: a range of images transformed, multiplied and transformed back on the
-// SIMD kernels, in the thread's own scratch. Self-contained: worker threads run its source text.
+// One thread's share of a Winograd convolution or of its weight gradient: a range of images transformed and multiplied
+// on the SIMD kernels, in the thread's own scratch. Self-contained: worker threads run its source text.
 
 /** The conv kernels a chunk calls (wasm/conv-kernels.ts), instantiated on the tensor heap. */
 export interface WinogradChunkKernels {
@@ -9,9 +9,11 @@ export interface WinogradChunkKernels {
     tilesH: number, tilesW: number, planeStride: number): void;
   wino_output(m: number, out: number, channels: number, images: number, outH: number, outW: number,
     tilesH: number, tilesW: number, planeStride: number, bias: number, hasBias: number): void;
+  wino_grad_output(g: number, yt: number, channels: number, images: number, outH: number, outW: number,
+    tilesH: number, tilesW: number, planeStride: number): void;
 }
 
-/** The SIMD gemm "nn" (wasm/kernels.ts): C[rows r0…r1) (+)= A·B at byte addresses. */
+/** A SIMD gemm of wasm/kernels.ts ("nn" or "nt"): C[rows r0…r1) (+)= op(A)·op(B) at byte addresses. */
 export type GemmNn = (m: number, n: number, k: number, a: number, b: number, c: number, acc: number, r0: number, r1: number) => void;
 
 /** Where each parameter of a chunk lies in the Int32Array of parameters (from `at`); byte addresses and counts. */
@@ -19,6 +21,10 @@ export const WINO = {
   x: 0, xImage: 1, out: 2, outImage: 3, u: 4, bias: 5, hasBias: 6, inC: 7, outC: 8, height: 9, width: 10,
   padTop: 11, padLeft: 12, paddedH: 13, paddedW: 14, unpadded: 15, tilesH: 16, tilesW: 17, outH: 18, outW: 19,
   scratch: 20, scratchStride: 21, vStride: 22, mStride: 23, xPadAt: 24, vAt: 25, mAt: 26,
+} as const;
+/** The weight gradient's parameters ({@link winogradWeightChunk}); slots 0–1 and 7–21 as {@link WINO}. */
+export const WINO_GRAD = {
+  g: 2, gImage: 3, partials: 4, chunkImages: 5, ytStride: 23, xPadAt: 24, vAt: 25, ytAt: 26,
 } as const;
 export const WINO_PARAMS = 27;
 
@@ -48,7 +54,34 @@ export function winogradChunk(
   conv.wino_output(m, p[at + 2]! + i0 * p[at + 3]!, outC, count, p[at + 18]!, p[at + 19]!, tilesH, tilesW, mStride, p[at + 5]!, p[at + 6]!);
 }
 
-/** The source text of {@link winogradChunk}, for worker threads to evaluate. */
+/**
+ * Images [i0, i1) (one chunk of `chunkImages`, number k = i0 / chunkImages) of a Winograd weight gradient (see
+ * winogradWeightGrad in winograd.ts): pad, input transform of x, transform of the output gradient g, and the 16
+ * products P[ξ] = Ỹ[ξ]·V[ξ]ᵀ into chunk k's own partial (at partials + k·16·outC·inC floats). Summed in chunk order
+ * by the caller, the partials give the bits of the one-thread loop, which adds each chunk's products in that order.
+ */
+export function winogradWeightChunk(
+  conv: WinogradChunkKernels, gemmNt: GemmNn, p: Int32Array, at: number, thread: number, i0: number, i1: number,
+): void {
+  const count = i1 - i0, cin = p[at + 7]!, cout = p[at + 8]!;
+  const tilesH = p[at + 16]!, tilesW = p[at + 17]!, paddedH = p[at + 13]!, paddedW = p[at + 14]!;
+  const vStride = p[at + 22]!, yStride = p[at + 23]!;
+  const base = p[at + 20]! + thread * p[at + 21]!;
+  const v = base + p[at + 25]!, yt = base + p[at + 26]!;
+  const x = p[at]! + i0 * p[at + 1]!;
+  let src = x;
+  if (p[at + 15] !== 1) {
+    src = base + p[at + 24]!;
+    conv.pad(x, src, count * cin, p[at + 9]!, p[at + 10]!, p[at + 11]!, p[at + 12]!, paddedH, paddedW);
+  }
+  conv.wino_input(src, v, cin, count, paddedH, paddedW, tilesH, tilesW, vStride);
+  conv.wino_grad_output(p[at + 2]! + i0 * p[at + 3]!, yt, cout, count, p[at + 18]!, p[at + 19]!, tilesH, tilesW, yStride);
+  const tiles = count * tilesH * tilesW, plane = cout * cin;
+  const partial = p[at + 4]! + 4 * 16 * plane * Math.floor(i0 / p[at + 5]!);
+  for (let xi = 0; xi < 16; xi++) gemmNt(cout, cin, tiles, yt + xi * yStride, v + xi * vStride, partial + 4 * xi * plane, 0, 0, cout);
+}
+
+/** The source text of {@link winogradChunk} and {@link winogradWeightChunk}, for worker threads to evaluate. */
 export function winogradChunkSource(): string {
-  return winogradChunk.toString();
+  return `${winogradChunk.toString()}\n${winogradWeightChunk.toString()}`;
 }

@@ -4,7 +4,7 @@ import { gemm, getBackend, WASM_MIN_MACS } from "../compute.js";
 import { getNumThreads, PARALLEL_MIN_MACS, teamFor } from "../parallel.js";
 import { addressOf } from "../heap.js";
 import { inHeap, kernelEngine, type KernelEngine } from "../wasm/engine.js";
-import { WINO, WINO_PARAMS } from "./winograd-chunk.js";
+import { WINO, WINO_GRAD, WINO_PARAMS } from "./winograd-chunk.js";
 import type { ConvGeometry } from "./conv.js";
 import { releaseArray, takeArray, takeFloat64 } from "../pool.js";
 
@@ -339,6 +339,48 @@ function winogradOnTeam(
 }
 
 /**
+ * The products of {@link winogradWeightGrad} on the thread team, split by its chunks of images: each chunk's 16
+ * products into a partial of its own, then summed in chunk order into `acc`, as the one-thread loop adds them (the
+ * same bits). Where the team can run it now: as {@link winogradOnTeam}. Returns false (nothing done) otherwise.
+ */
+function weightGradOnTeam(
+  e: KernelEngine, x: Float32Array, g: Float32Array, acc: Float32Array, n: number, cin: number, cout: number,
+  height: number, width: number, padTop: number, padLeft: number, outH: number, outW: number,
+): boolean {
+  const { tilesH, tilesW, perImage, chunk, maxTiles } = chunking(n, outH, outW, TILES_PER_CHUNK.weightGrad);
+  if (addressOf(x, 0) < 0 || addressOf(g, 0) < 0 || cout * perImage * cin < WASM_MIN_MACS || n <= chunk) return false;
+  const team = teamFor(16 * n * perImage * cout * cin, PARALLEL_MIN_MACS, true);
+  if (team === null) return false;
+  const paddedH = 2 * tilesH + 2, paddedW = Math.max(2 * tilesW + 2, padLeft + width);
+  const unpadded = padTop === 0 && padLeft === 0 && paddedH === height && paddedW === width;
+  const vStride = planeStride(cin * maxTiles), yStride = planeStride(cout * maxTiles);
+  const xPadBytes = unpadded ? 0 : Math.ceil((4 * chunk * cin * paddedH * paddedW) / 64) * 64;
+  const stride = xPadBytes + 16 * vStride + 16 * yStride; // one thread's scratch
+  const chunks = Math.ceil(n / chunk), plane = 16 * cout * cin;
+  e.arena.reset();
+  const scratch = e.arena.alloc((team.threads * stride) / 4), partials = e.arena.alloc(chunks * plane);
+  const p = new Array<number>(WINO_PARAMS).fill(0);
+  p[WINO.x] = addressOf(x, 0); p[WINO.xImage] = 4 * cin * height * width;
+  p[WINO_GRAD.g] = addressOf(g, 0); p[WINO_GRAD.gImage] = 4 * cout * outH * outW;
+  p[WINO_GRAD.partials] = partials; p[WINO_GRAD.chunkImages] = chunk;
+  p[WINO.inC] = cin; p[WINO.outC] = cout; p[WINO.height] = height; p[WINO.width] = width;
+  p[WINO.padTop] = padTop; p[WINO.padLeft] = padLeft; p[WINO.paddedH] = paddedH; p[WINO.paddedW] = paddedW;
+  p[WINO.unpadded] = unpadded ? 1 : 0; p[WINO.tilesH] = tilesH; p[WINO.tilesW] = tilesW;
+  p[WINO.outH] = outH; p[WINO.outW] = outW; p[WINO.scratch] = scratch; p[WINO.scratchStride] = stride;
+  p[WINO.vStride] = vStride; p[WINO_GRAD.ytStride] = yStride;
+  p[WINO_GRAD.xPadAt] = 0; p[WINO_GRAD.vAt] = xPadBytes; p[WINO_GRAD.ytAt] = xPadBytes + 16 * vStride;
+  team.winograd(p, n, chunk, true);
+  const heap = e.f32(), at = partials >> 2;
+  acc.set(heap.subarray(at, at + plane));
+  for (let k = 1; k < chunks; k++) {
+    const from = at + k * plane;
+    for (let i = 0; i < plane; i++) acc[i]! += heap[from + i]!; // each chunk added in order, rounded to float32
+  }
+  e.arena.reset();
+  return true;
+}
+
+/**
  * The weight gradient of a 3×3 stride-1 convolution by the transpose of F(2×2, 3×3):
  * dW[o, c] = Gᵀ·(Σ_tiles Ỹ[·, o, t] ⊙ V[·, c, t])·G, with V the forward's input transform and Ỹ the output
  * gradient's ({@link gradOutputTransform}); the tile sums are 16 products per chunk of images, accumulated in order.
@@ -351,7 +393,9 @@ export function winogradWeightGrad(
   const { tilesH, tilesW, perImage, chunk, maxTiles } = chunking(n, outH, outW, TILES_PER_CHUNK.weightGrad);
   const acc = takeArray(16 * cout * cin);
   const e = getBackend() === "wasm" ? kernelEngine() : null;
-  if (e !== null) {
+  if (e !== null && weightGradOnTeam(e, x, g, acc, n, cin, cout, height, width, padTop, padLeft, outH, outW)) {
+    // acc holds the products' sums: on to the output transform below.
+  } else if (e !== null) {
     const inPlane = height * width, outPlane = outH * outW;
     const paddedH = 2 * tilesH + 2, paddedW = Math.max(2 * tilesW + 2, padLeft + width);
     const { arena, conv: kernels } = e;

@@ -141,6 +141,7 @@ describe("conv2d over worker threads", () => {
   });
   const shapes: [string, number[], number[], Conv2dOptions][] = [
     ["the CNN's second convolution (Winograd)", [2, 32, 26, 26], [64, 32, 3, 3], {}],
+    ["the CNN's second convolution, 10 images (the weight gradient's partials in 2 chunks)", [10, 32, 26, 26], [64, 32, 3, 3], {}],
     ["a strided, padded im2col convolution", [2, 16, 30, 30], [48, 16, 5, 5], { stride: 2, padding: 2 }],
   ];
   const combos = (["js", "wasm"] as const).flatMap((b) => [true, false].flatMap((h) => shapes.map((s) => [b, h, ...s] as const)));
@@ -157,7 +158,8 @@ describe("conv2d over worker threads", () => {
       const run = (): Float32Array[] => {
         const x = inHeap(x0), w = inHeap(w0), b = inHeap(b0);
         const y = conv2d(x, w, b, o);
-        y.backward(new Tensor(Float32Array.from(y.data, (v, i) => Math.sin(v + i)), y.shape));
+        const seed = Float32Array.from(y.data, (v, i) => Math.sin(v + i));
+        y.backward(heap ? tensor(seed, { shape: y.shape }) : new Tensor(seed, y.shape));
         return [y.data, x.grad!.data, w.grad!.data, b.grad!.data];
       };
       setNumThreads(1);
