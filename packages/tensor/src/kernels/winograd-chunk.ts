@@ -1,17 +1,9 @@
 // One thread's share of a Winograd convolution or of its weight gradient: a range of images transformed and multiplied
 // on the SIMD kernels, in the thread's own scratch. Self-contained: worker threads run its source text.
+import type { ConvKernelExports } from "../wasm/conv-kernels.js";
 
 /** The conv kernels a chunk calls (wasm/conv-kernels.ts), instantiated on the tensor heap. */
-export interface WinogradChunkKernels {
-  pad(src: number, dst: number, planes: number, height: number, width: number, padTop: number, padLeft: number,
-    paddedH: number, paddedW: number): void;
-  wino_input(src: number, v: number, channels: number, images: number, paddedH: number, paddedW: number,
-    tilesH: number, tilesW: number, planeStride: number): void;
-  wino_output(m: number, out: number, channels: number, images: number, outH: number, outW: number,
-    tilesH: number, tilesW: number, planeStride: number, bias: number, hasBias: number): void;
-  wino_grad_output(g: number, yt: number, channels: number, images: number, outH: number, outW: number,
-    tilesH: number, tilesW: number, planeStride: number): void;
-}
+export type WinogradChunkKernels = Pick<ConvKernelExports, "pad" | "wino_input" | "wino_output" | "wino_grad_output">;
 
 /** A SIMD gemm of wasm/kernels.ts ("nn" or "nt"): C[rows r0…r1) (+)= op(A)·op(B) at byte addresses. */
 export type GemmNn = (m: number, n: number, k: number, a: number, b: number, c: number, acc: number, r0: number, r1: number) => void;
@@ -22,11 +14,24 @@ export const WINO = {
   padTop: 11, padLeft: 12, paddedH: 13, paddedW: 14, unpadded: 15, tilesH: 16, tilesW: 17, outH: 18, outW: 19,
   scratch: 20, scratchStride: 21, vStride: 22, mStride: 23, xPadAt: 24, vAt: 25, mAt: 26,
 } as const;
-/** The weight gradient's parameters ({@link winogradWeightChunk}); slots 0–1 and 7–21 as {@link WINO}. */
-export const WINO_GRAD = {
-  g: 2, gImage: 3, partials: 4, chunkImages: 5, ytStride: 23, xPadAt: 24, vAt: 25, ytAt: 26,
-} as const;
+/** The weight gradient's own parameters ({@link winogradWeightChunk}): slots 2–5; the rest as {@link WINO} (m: Ỹ). */
+export const WINO_GRAD = { g: 2, gImage: 3, partials: 4, chunkImages: 5 } as const;
 export const WINO_PARAMS = 27;
+
+/**
+ * The input transform V of x's images [i0, i1) into the thread's scratch at `base` (+ vAt), padding them first (into
+ * base + xPadAt) unless the planes are already the padded ones: the first half of both chunk functions.
+ */
+export function winogradInput(conv: WinogradChunkKernels, p: Int32Array, at: number, base: number, i0: number, i1: number): void {
+  const count = i1 - i0, inC = p[at + 7]!, paddedH = p[at + 13]!, paddedW = p[at + 14]!;
+  const x = p[at]! + i0 * p[at + 1]!;
+  let src = x;
+  if (p[at + 15] !== 1) {
+    src = base + p[at + 24]!;
+    conv.pad(x, src, count * inC, p[at + 9]!, p[at + 10]!, p[at + 11]!, p[at + 12]!, paddedH, paddedW);
+  }
+  conv.wino_input(src, base + p[at + 25]!, inC, count, paddedH, paddedW, p[at + 16]!, p[at + 17]!, p[at + 22]!);
+}
 
 /**
  * Images [i0, i1) of a 3×3 stride-1 convolution by F(2×2, 3×3) (see winogradConv in winograd.ts): pad (unless the
@@ -37,18 +42,10 @@ export const WINO_PARAMS = 27;
 export function winogradChunk(
   conv: WinogradChunkKernels, gemmNn: GemmNn, p: Int32Array, at: number, thread: number, i0: number, i1: number,
 ): void {
-  const count = i1 - i0, inC = p[at + 7]!, outC = p[at + 8]!;
-  const tilesH = p[at + 16]!, tilesW = p[at + 17]!, paddedH = p[at + 13]!, paddedW = p[at + 14]!;
+  const count = i1 - i0, inC = p[at + 7]!, outC = p[at + 8]!, tilesH = p[at + 16]!, tilesW = p[at + 17]!;
   const vStride = p[at + 22]!, mStride = p[at + 23]!;
-  const base = p[at + 20]! + thread * p[at + 21]!;
-  const v = base + p[at + 25]!, m = base + p[at + 26]!;
-  const x = p[at]! + i0 * p[at + 1]!;
-  let src = x;
-  if (p[at + 15] !== 1) {
-    src = base + p[at + 24]!;
-    conv.pad(x, src, count * inC, p[at + 9]!, p[at + 10]!, p[at + 11]!, p[at + 12]!, paddedH, paddedW);
-  }
-  conv.wino_input(src, v, inC, count, paddedH, paddedW, tilesH, tilesW, vStride);
+  const base = p[at + 20]! + thread * p[at + 21]!, v = base + p[at + 25]!, m = base + p[at + 26]!;
+  winogradInput(conv, p, at, base, i0, i1);
   const tiles = count * tilesH * tilesW, u = p[at + 4]!;
   for (let xi = 0; xi < 16; xi++) gemmNn(outC, tiles, inC, u + 4 * xi * outC * inC, v + xi * vStride, m + xi * mStride, 0, 0, outC);
   conv.wino_output(m, p[at + 2]! + i0 * p[at + 3]!, outC, count, p[at + 18]!, p[at + 19]!, tilesH, tilesW, mStride, p[at + 5]!, p[at + 6]!);
@@ -63,25 +60,17 @@ export function winogradChunk(
 export function winogradWeightChunk(
   conv: WinogradChunkKernels, gemmNt: GemmNn, p: Int32Array, at: number, thread: number, i0: number, i1: number,
 ): void {
-  const count = i1 - i0, cin = p[at + 7]!, cout = p[at + 8]!;
-  const tilesH = p[at + 16]!, tilesW = p[at + 17]!, paddedH = p[at + 13]!, paddedW = p[at + 14]!;
+  const count = i1 - i0, cin = p[at + 7]!, cout = p[at + 8]!, tilesH = p[at + 16]!, tilesW = p[at + 17]!;
   const vStride = p[at + 22]!, yStride = p[at + 23]!;
-  const base = p[at + 20]! + thread * p[at + 21]!;
-  const v = base + p[at + 25]!, yt = base + p[at + 26]!;
-  const x = p[at]! + i0 * p[at + 1]!;
-  let src = x;
-  if (p[at + 15] !== 1) {
-    src = base + p[at + 24]!;
-    conv.pad(x, src, count * cin, p[at + 9]!, p[at + 10]!, p[at + 11]!, p[at + 12]!, paddedH, paddedW);
-  }
-  conv.wino_input(src, v, cin, count, paddedH, paddedW, tilesH, tilesW, vStride);
+  const base = p[at + 20]! + thread * p[at + 21]!, v = base + p[at + 25]!, yt = base + p[at + 26]!;
+  winogradInput(conv, p, at, base, i0, i1);
   conv.wino_grad_output(p[at + 2]! + i0 * p[at + 3]!, yt, cout, count, p[at + 18]!, p[at + 19]!, tilesH, tilesW, yStride);
   const tiles = count * tilesH * tilesW, plane = cout * cin;
   const partial = p[at + 4]! + 4 * 16 * plane * Math.floor(i0 / p[at + 5]!);
   for (let xi = 0; xi < 16; xi++) gemmNt(cout, cin, tiles, yt + xi * yStride, v + xi * vStride, partial + 4 * xi * plane, 0, 0, cout);
 }
 
-/** The source text of {@link winogradChunk} and {@link winogradWeightChunk}, for worker threads to evaluate. */
+/** The source text of the chunk functions (and what they call), for worker threads to evaluate. */
 export function winogradChunkSource(): string {
-  return `${winogradChunk.toString()}\n${winogradWeightChunk.toString()}`;
+  return [winogradInput, winogradChunk, winogradWeightChunk].map((f) => f.toString()).join("\n");
 }

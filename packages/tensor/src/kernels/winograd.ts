@@ -254,7 +254,7 @@ export function winogradConv(
     }
   };
   const e = getBackend() === "wasm" ? kernelEngine() : null;
-  if (e !== null && winogradOnTeam(e, x, w, u, bias, out, n, inC, outC, height, width, padTop, padLeft, outH, outW)) {
+  if (e !== null && winogradOnTeam(e, x, u, bias, out, n, inC, outC, height, width, padTop, padLeft, outH, outW)) {
     releaseArray(u);
     return;
   }
@@ -301,38 +301,51 @@ export function winogradConv(
 }
 
 /**
+ * The parameters both team tasks share (kernels/winograd-chunk.ts's `WINO` slots 0–1 and 7–26): x, the geometry, and
+ * each thread's scratch in the engine's (reset here): padded planes (when padding), the input transform V of `inC`
+ * channels, and the planes of the second transform (M, or the output gradient's Ỹ) of `outC` channels.
+ */
+function teamParams(
+  e: KernelEngine, threads: number, x: Float32Array, inC: number, outC: number, height: number, width: number,
+  padTop: number, padLeft: number, outH: number, outW: number, { tilesH, tilesW, chunk, maxTiles }: Chunking,
+): number[] {
+  const paddedH = 2 * tilesH + 2, paddedW = Math.max(2 * tilesW + 2, padLeft + width);
+  const unpadded = padTop === 0 && padLeft === 0 && paddedH === height && paddedW === width;
+  const vStride = planeStride(inC * maxTiles), secondStride = planeStride(outC * maxTiles);
+  const xPadBytes = unpadded ? 0 : Math.ceil((4 * chunk * inC * paddedH * paddedW) / 64) * 64;
+  const stride = xPadBytes + 16 * vStride + 16 * secondStride; // one thread's scratch
+  e.arena.reset();
+  const p = new Array<number>(WINO_PARAMS).fill(0);
+  p[WINO.x] = addressOf(x, 0); p[WINO.xImage] = 4 * inC * height * width;
+  p[WINO.inC] = inC; p[WINO.outC] = outC; p[WINO.height] = height; p[WINO.width] = width;
+  p[WINO.padTop] = padTop; p[WINO.padLeft] = padLeft; p[WINO.paddedH] = paddedH; p[WINO.paddedW] = paddedW;
+  p[WINO.unpadded] = unpadded ? 1 : 0; p[WINO.tilesH] = tilesH; p[WINO.tilesW] = tilesW;
+  p[WINO.outH] = outH; p[WINO.outW] = outW;
+  p[WINO.scratch] = e.arena.alloc((threads * stride) / 4); p[WINO.scratchStride] = stride;
+  p[WINO.vStride] = vStride; p[WINO.mStride] = secondStride;
+  p[WINO.xPadAt] = 0; p[WINO.vAt] = xPadBytes; p[WINO.mAt] = xPadBytes + 16 * vStride;
+  return p;
+}
+
+/**
  * {@link winogradConv} on the thread team, split by images (each thread transforms, multiplies and transforms back its
  * own images, in its own scratch), where the team can run it now: more than one thread, `x` and `out` in the tensor
  * heap, and products of one image large enough to run on the SIMD gemm (as the one-thread path then runs them too, the
  * bits are the same). Returns false (nothing done) otherwise.
  */
 function winogradOnTeam(
-  e: KernelEngine, x: Float32Array, w: Float32Array, u: Float32Array, bias: Float32Array | null, out: Float32Array,
+  e: KernelEngine, x: Float32Array, u: Float32Array, bias: Float32Array | null, out: Float32Array,
   n: number, inC: number, outC: number, height: number, width: number, padTop: number, padLeft: number,
   outH: number, outW: number,
 ): boolean {
-  const { tilesH, tilesW, perImage, chunk, maxTiles } = chunking(n, outH, outW, TILES_PER_CHUNK.serial);
-  if (addressOf(x, 0) < 0 || addressOf(out, 0) < 0 || outC * perImage * inC < WASM_MIN_MACS || w.length === 0) return false;
+  const c = chunking(n, outH, outW, TILES_PER_CHUNK.serial), { perImage, chunk } = c;
+  if (addressOf(x, 0) < 0 || addressOf(out, 0) < 0 || outC * perImage * inC < WASM_MIN_MACS) return false;
   const team = teamFor(16 * n * perImage * outC * inC, PARALLEL_MIN_MACS, true);
   if (team === null || n < 2) return false;
-  const paddedH = 2 * tilesH + 2, paddedW = Math.max(2 * tilesW + 2, padLeft + width);
-  const unpadded = padTop === 0 && padLeft === 0 && paddedH === height && paddedW === width;
-  const vStride = planeStride(inC * maxTiles), mStride = planeStride(outC * maxTiles);
-  const xPadBytes = unpadded ? 0 : Math.ceil((4 * chunk * inC * paddedH * paddedW) / 64) * 64;
-  const stride = xPadBytes + 16 * vStride + 16 * mStride; // one thread's scratch
-  e.arena.reset();
-  const scratch = e.arena.alloc((team.threads * stride) / 4);
-  const b = bias === null ? 0 : inHeap(e, bias, 0, outC), pu = inHeap(e, u, 0, u.length);
-  const p = new Array<number>(WINO_PARAMS);
-  p[WINO.x] = addressOf(x, 0); p[WINO.xImage] = 4 * inC * height * width;
+  const p = teamParams(e, team.threads, x, inC, outC, height, width, padTop, padLeft, outH, outW, c);
   p[WINO.out] = addressOf(out, 0); p[WINO.outImage] = 4 * outC * outH * outW;
-  p[WINO.u] = pu; p[WINO.bias] = b; p[WINO.hasBias] = bias === null ? 0 : 1;
-  p[WINO.inC] = inC; p[WINO.outC] = outC; p[WINO.height] = height; p[WINO.width] = width;
-  p[WINO.padTop] = padTop; p[WINO.padLeft] = padLeft; p[WINO.paddedH] = paddedH; p[WINO.paddedW] = paddedW;
-  p[WINO.unpadded] = unpadded ? 1 : 0; p[WINO.tilesH] = tilesH; p[WINO.tilesW] = tilesW;
-  p[WINO.outH] = outH; p[WINO.outW] = outW; p[WINO.scratch] = scratch; p[WINO.scratchStride] = stride;
-  p[WINO.vStride] = vStride; p[WINO.mStride] = mStride;
-  p[WINO.xPadAt] = 0; p[WINO.vAt] = xPadBytes; p[WINO.mAt] = xPadBytes + 16 * vStride;
+  p[WINO.u] = inHeap(e, u, 0, u.length); p[WINO.bias] = bias === null ? 0 : inHeap(e, bias, 0, outC);
+  p[WINO.hasBias] = bias === null ? 0 : 1;
   team.winograd(p, n, chunk);
   e.arena.reset();
   return true;
@@ -347,28 +360,15 @@ function weightGradOnTeam(
   e: KernelEngine, x: Float32Array, g: Float32Array, acc: Float32Array, n: number, cin: number, cout: number,
   height: number, width: number, padTop: number, padLeft: number, outH: number, outW: number,
 ): boolean {
-  const { tilesH, tilesW, perImage, chunk, maxTiles } = chunking(n, outH, outW, TILES_PER_CHUNK.weightGrad);
+  const c = chunking(n, outH, outW, TILES_PER_CHUNK.weightGrad), { perImage, chunk } = c;
   if (addressOf(x, 0) < 0 || addressOf(g, 0) < 0 || cout * perImage * cin < WASM_MIN_MACS || n <= chunk) return false;
   const team = teamFor(16 * n * perImage * cout * cin, PARALLEL_MIN_MACS, true);
   if (team === null) return false;
-  const paddedH = 2 * tilesH + 2, paddedW = Math.max(2 * tilesW + 2, padLeft + width);
-  const unpadded = padTop === 0 && padLeft === 0 && paddedH === height && paddedW === width;
-  const vStride = planeStride(cin * maxTiles), yStride = planeStride(cout * maxTiles);
-  const xPadBytes = unpadded ? 0 : Math.ceil((4 * chunk * cin * paddedH * paddedW) / 64) * 64;
-  const stride = xPadBytes + 16 * vStride + 16 * yStride; // one thread's scratch
   const chunks = Math.ceil(n / chunk), plane = 16 * cout * cin;
-  e.arena.reset();
-  const scratch = e.arena.alloc((team.threads * stride) / 4), partials = e.arena.alloc(chunks * plane);
-  const p = new Array<number>(WINO_PARAMS).fill(0);
-  p[WINO.x] = addressOf(x, 0); p[WINO.xImage] = 4 * cin * height * width;
+  const p = teamParams(e, team.threads, x, cin, cout, height, width, padTop, padLeft, outH, outW, c);
+  const partials = e.arena.alloc(chunks * plane);
   p[WINO_GRAD.g] = addressOf(g, 0); p[WINO_GRAD.gImage] = 4 * cout * outH * outW;
   p[WINO_GRAD.partials] = partials; p[WINO_GRAD.chunkImages] = chunk;
-  p[WINO.inC] = cin; p[WINO.outC] = cout; p[WINO.height] = height; p[WINO.width] = width;
-  p[WINO.padTop] = padTop; p[WINO.padLeft] = padLeft; p[WINO.paddedH] = paddedH; p[WINO.paddedW] = paddedW;
-  p[WINO.unpadded] = unpadded ? 1 : 0; p[WINO.tilesH] = tilesH; p[WINO.tilesW] = tilesW;
-  p[WINO.outH] = outH; p[WINO.outW] = outW; p[WINO.scratch] = scratch; p[WINO.scratchStride] = stride;
-  p[WINO.vStride] = vStride; p[WINO_GRAD.ytStride] = yStride;
-  p[WINO_GRAD.xPadAt] = 0; p[WINO_GRAD.vAt] = xPadBytes; p[WINO_GRAD.ytAt] = xPadBytes + 16 * vStride;
   team.winograd(p, n, chunk, true);
   const heap = e.f32(), at = partials >> 2;
   acc.set(heap.subarray(at, at + plane));
