@@ -5,7 +5,7 @@ import { adamKernel, type AdamScalars } from "./kernels/adam.js";
 import { addressOf, kernelHeap, Scratch, type Heap } from "./heap.js";
 import { closeTeam, PARALLEL_MIN_ADAM, PARALLEL_MIN_MACS, teamFor } from "./parallel.js";
 import {
-  createWasmKernels, kernelInstructions, relaxedSimdSupported, wantRelaxedSimd, wasmSimdSupported, type GemmLayout, type WasmKernels,
+  createWasmKernels, GEMM_PANEL_BYTES, kernelInstructions, relaxedSimdSupported, wantRelaxedSimd, wasmSimdSupported, type GemmLayout, type WasmKernels,
 } from "./wasm/index.js";
 
 /** Where the matrix products run: `"wasm"` (SIMD kernels emitted at load time) or `"js"` (the reference kernels). */
@@ -50,6 +50,7 @@ export function getBackend(): Backend {
 export function setRelaxedSimd(on: boolean): "relaxed-simd" | "simd128" {
   if (typeof on !== "boolean") throw new TypeError(`setRelaxedSimd: expected a boolean, got ${typeof on}`);
   wantRelaxedSimd(on);
+  if (own !== null && own.panel > 0) own.heap.release(own.panel, GEMM_PANEL_BYTES);
   own = null; // this thread's kernels and the workers' are made again with the new instructions
   closeTeam();
   return kernelInstructions();
@@ -92,7 +93,7 @@ export function gemm(
   const inPlace = addressOf(c, cOff);
   const pc = inPlace >= 0 ? inPlace : accumulate ? own.operand(c, cOff, m * n) : own.scratch.alloc(m * n);
   if (team !== null) team.gemm(layout ?? "js", m, n, k, pa, transA, pb, transB, pc, accumulate);
-  else own.kernels!.gemm(layout!, m, n, k, pa, pb, pc, accumulate);
+  else own.kernels!.gemm(layout!, m, n, k, pa, pb, pc, accumulate, 0, m, own.panel);
   own.copyOut(c, cOff, m * n, pc);
   own.scratch.reset();
 }
@@ -127,9 +128,12 @@ export function adamUpdate(
 /** This thread's SIMD kernels on the tensor heap, and the scratch where operands that lie elsewhere are copied. */
 class OwnKernels {
   readonly scratch: Scratch;
+  /** The gemms' panel block on this thread (wasm/kernels.ts, `GEMM_PANEL_BYTES`). */
+  readonly panel: number;
 
   constructor(readonly heap: Heap, readonly kernels: WasmKernels | null) {
     this.scratch = new Scratch(heap);
+    this.panel = kernels === null ? 0 : Math.max(0, heap.alloc(GEMM_PANEL_BYTES)); // none at the heap's maximum
   }
 
   /** The byte address of `a[off…off+len)`: where it lies when in the heap, else a scratch copy. */

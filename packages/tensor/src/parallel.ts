@@ -7,7 +7,9 @@ import { kernelHeap, type Heap } from "./heap.js";
 import {
   winogradChunk, winogradChunkSource, winogradWeightChunk, WINO_PARAMS, type WinogradChunkKernels,
 } from "./kernels/winograd-chunk.js";
-import { compileConvKernelModule, compileKernelModule, wasmSimdSupported, type GemmLayout, type WasmMemory, type WasmModule } from "./wasm/index.js";
+import {
+  compileConvKernelModule, compileKernelModule, GEMM_PANEL_BYTES, wasmSimdSupported, type GemmLayout, type WasmMemory, type WasmModule,
+} from "./wasm/index.js";
 import { wasmApi, type WasmApi } from "./wasm/webassembly.js";
 
 /** The little a worker must offer: Node's `Worker` and the browser's `Worker` both fit. */
@@ -112,7 +114,8 @@ const SLOT = {
   size: 8, // rows or elements in all
   m: 9, n: 10, k: 11, a: 12, transA: 13, b: 14, transB: 15, c: 16, accumulate: 17, // gemm
   p: 18, g: 19, expAvg: 20, expAvgSq: 21, // Adam (its scalars are in the Float64Array of scalars)
-  wino: 22, // WINO_PARAMS slots from here: a Winograd convolution's parameters (kernels/winograd-chunk.ts)
+  panel: 22, // the gemms' panel blocks: thread t's at panel + t·GEMM_PANEL_BYTES
+  wino: 23, // WINO_PARAMS slots from here: a Winograd convolution's parameters (kernels/winograd-chunk.ts)
 } as const;
 const SLOTS = SLOT.wino + WINO_PARAMS;
 
@@ -126,7 +129,7 @@ const MAIN_SPINS = 100_000; // loads of the done counter before the calling thre
 /** The gemm a task runs: the JS kernel, or a SIMD layout. */
 export type GemmKernel = "js" | GemmLayout;
 
-type SimdGemm = (m: number, n: number, k: number, a: number, b: number, c: number, acc: number, r0: number, r1: number) => void;
+type SimdGemm = (m: number, n: number, k: number, a: number, b: number, c: number, acc: number, r0: number, r1: number, panel: number) => void;
 type SimdAdam = (p: number, g: number, m: number, v: number, start: number, end: number, ...s: number[]) => void;
 interface SimdKernels { readonly nt: SimdGemm; readonly nn: SimdGemm; readonly tn: SimdGemm; readonly adam: SimdAdam }
 
@@ -140,6 +143,8 @@ interface WorkerInit {
   readonly conv: WasmModule | null;
   readonly slot: typeof SLOT;
   readonly task: typeof TASK;
+  /** Bytes of each thread's panel block (wasm/kernels.ts). */
+  readonly panelBytes: number;
 }
 
 /** The kernels a worker runs, defined in its script from their source text. */
@@ -156,13 +161,14 @@ interface WorkerKernels {
  * from this module: only its arguments and globals. Operands are byte addresses in the shared tensor heap.
  */
 function workerMain(init: WorkerInit, kernels: WorkerKernels): void {
-  const { control: ctl, scalars: sc, memory, module, conv, slot: S, task: T } = init;
+  const { control: ctl, scalars: sc, memory, module, conv, slot: S, task: T, panelBytes } = init;
   const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
   let f32 = new Float32Array(memory.buffer);
   const fns = module !== null ? (new wasm.Instance(module, { env: { memory } }).exports as Record<string, SimdGemm & SimdAdam>) : null;
   const simd = fns === null ? [] : [null, fns["gemm_nt"]!, fns["gemm_nn"]!, fns["gemm_tn"]!];
   const convFns = conv !== null ? (new wasm.Instance(conv, { env: { memory } }).exports as unknown as WinogradChunkKernels) : null;
   const me = Atomics.add(ctl, S.ready, 1) + 1; // this thread's number (the calling thread is 0): its scratch
+  const panel = ctl[S.panel] === 0 ? 0 : ctl[S.panel]! + me * panelBytes;
   let seen = Atomics.load(ctl, S.seq);
   for (;;) {
     // Spin briefly before sleeping: a training step issues products a few hundred µs apart, and waking a sleeping
@@ -179,9 +185,9 @@ function workerMain(init: WorkerInit, kernels: WorkerKernels): void {
       const r0 = c * chunk, r1 = Math.min(size, r0 + chunk);
       const task = ctl[S.task]!;
       if (task === T.winograd) {
-        kernels.winograd(convFns!, fns!["gemm_nn"]!, ctl, S.wino, me, r0, r1);
+        kernels.winograd(convFns!, fns!["gemm_nn"]!, ctl, S.wino, me, panel, r0, r1);
       } else if (task === T.winogradWeight) {
-        kernels.winogradWeight(convFns!, fns!["gemm_nt"]!, ctl, S.wino, me, r0, r1);
+        kernels.winogradWeight(convFns!, fns!["gemm_nt"]!, ctl, S.wino, me, panel, r0, r1);
       } else if (task === T.adamSimd) {
         fns!["adam"]!(ctl[S.p]!, ctl[S.g]!, ctl[S.expAvg]!, ctl[S.expAvgSq]!, r0, r1, sc[0]!, sc[1]!, sc[2]!, sc[3]!, sc[4]!, sc[5]!, sc[6]!, sc[7]!);
       } else if (task === T.adam || task === T.gemmJs) {
@@ -190,7 +196,7 @@ function workerMain(init: WorkerInit, kernels: WorkerKernels): void {
         else kernels.gemm(ctl[S.m]!, ctl[S.n]!, ctl[S.k]!, f32, ctl[S.a]! >> 2, ctl[S.transA] === 1, f32, ctl[S.b]! >> 2, ctl[S.transB] === 1,
           f32, ctl[S.c]! >> 2, ctl[S.accumulate] === 1, r0, r1);
       } else {
-        simd[task]!(ctl[S.m]!, ctl[S.n]!, ctl[S.k]!, ctl[S.a]!, ctl[S.b]!, ctl[S.c]!, ctl[S.accumulate]!, r0, r1);
+        simd[task]!(ctl[S.m]!, ctl[S.n]!, ctl[S.k]!, ctl[S.a]!, ctl[S.b]!, ctl[S.c]!, ctl[S.accumulate]!, r0, r1, panel);
       }
       if (Atomics.add(ctl, S.done, 1) + 1 === count) Atomics.notify(ctl, S.done);
     }
@@ -225,6 +231,8 @@ class ThreadTeam {
   private readonly scalars = new Float64Array(new SharedArrayBuffer(8 * ADAM_SCALARS));
   private readonly simd: SimdKernels | null;
   private readonly conv: WinogradChunkKernels | null;
+  /** The panel blocks (the calling thread's first), or 0. */
+  private readonly panels: number;
 
   constructor(readonly threads: number, start: WorkerFactory, private readonly heap: Heap) {
     const module = wasmSimdSupported() ? compileKernelModule(true) : null;
@@ -232,7 +240,12 @@ class ThreadTeam {
     this.simd = module === null ? null : instantiate(module, heap.memory);
     this.conv = conv === null ? null : (new (wasmApi()!.Instance)(conv, { env: { memory: heap.memory } }).exports as unknown as WinogradChunkKernels);
     Atomics.store(this.control, SLOT.next, CLOSED);
-    const init: WorkerInit = { control: this.control, scalars: this.scalars, memory: heap.memory, module, conv, slot: SLOT, task: TASK };
+    // One panel block per thread, for the life of the team (0: none, at the heap's maximum).
+    this.panels = module === null ? 0 : Math.max(0, heap.alloc(threads * GEMM_PANEL_BYTES));
+    this.control[SLOT.panel] = this.panels;
+    const init: WorkerInit = {
+      control: this.control, scalars: this.scalars, memory: heap.memory, module, conv, slot: SLOT, task: TASK, panelBytes: GEMM_PANEL_BYTES,
+    };
     for (let w = 0; w < threads - 1; w++) {
       const worker = start(workerSource());
       worker.unref?.();
@@ -259,8 +272,8 @@ class ThreadTeam {
       const f32 = this.heap.f32();
       this.run(m, (r0, r1) => gemmSerial(m, n, k, f32, a >> 2, transA, f32, b >> 2, transB, f32, c >> 2, accumulate, r0, r1));
     } else {
-      const fn = this.simd![kernel];
-      this.run(m, (r0, r1) => fn(m, n, k, a, b, c, accumulate ? 1 : 0, r0, r1));
+      const fn = this.simd![kernel], panel = this.panels;
+      this.run(m, (r0, r1) => fn(m, n, k, a, b, c, accumulate ? 1 : 0, r0, r1, panel));
     }
     teamTasks++;
   }
@@ -297,8 +310,8 @@ class ThreadTeam {
     for (let i = 0; i < WINO_PARAMS; i++) ctl[SLOT.wino + i] = params[i]!;
     const conv = this.conv!, simd = this.simd!;
     this.run(images, weightGradient
-      ? (i0, i1) => winogradWeightChunk(conv, simd.nt, ctl, SLOT.wino, 0, i0, i1)
-      : (i0, i1) => winogradChunk(conv, simd.nn, ctl, SLOT.wino, 0, i0, i1), chunk);
+      ? (i0, i1) => winogradWeightChunk(conv, simd.nt, ctl, SLOT.wino, 0, this.panels, i0, i1)
+      : (i0, i1) => winogradChunk(conv, simd.nn, ctl, SLOT.wino, 0, this.panels, i0, i1), chunk);
     teamTasks++;
   }
 
@@ -334,6 +347,7 @@ class ThreadTeam {
   }
 
   close(): void {
+    if (this.panels > 0) this.heap.release(this.panels, this.threads * GEMM_PANEL_BYTES);
     if (this.workers.length === 0) return;
     Atomics.store(this.control, SLOT.stop, 1);
     Atomics.add(this.control, SLOT.seq, 1);

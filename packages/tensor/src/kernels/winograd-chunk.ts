@@ -5,8 +5,8 @@ import type { ConvKernelExports } from "../wasm/conv-kernels.js";
 /** The conv kernels a chunk calls (wasm/conv-kernels.ts), instantiated on the tensor heap. */
 export type WinogradChunkKernels = Pick<ConvKernelExports, "pad" | "wino_input" | "wino_output" | "wino_grad_output">;
 
-/** A SIMD gemm of wasm/kernels.ts ("nn" or "nt"): C[rows r0…r1) (+)= op(A)·op(B) at byte addresses. */
-export type GemmNn = (m: number, n: number, k: number, a: number, b: number, c: number, acc: number, r0: number, r1: number) => void;
+/** A SIMD gemm of wasm/kernels.ts ("nn" or "nt"): C[rows r0…r1) (+)= op(A)·op(B) at byte addresses (panel: its own). */
+export type GemmNn = (m: number, n: number, k: number, a: number, b: number, c: number, acc: number, r0: number, r1: number, panel: number) => void;
 
 /** Where each parameter of a chunk lies in the Int32Array of parameters (from `at`); byte addresses and counts. */
 export const WINO = {
@@ -40,14 +40,14 @@ export function winogradInput(conv: WinogradChunkKernels, p: Int32Array, at: num
  * operations whatever the range, so any split of the images gives the bits of one call over all of them.
  */
 export function winogradChunk(
-  conv: WinogradChunkKernels, gemmNn: GemmNn, p: Int32Array, at: number, thread: number, i0: number, i1: number,
+  conv: WinogradChunkKernels, gemmNn: GemmNn, p: Int32Array, at: number, thread: number, panel: number, i0: number, i1: number,
 ): void {
   const count = i1 - i0, inC = p[at + 7]!, outC = p[at + 8]!, tilesH = p[at + 16]!, tilesW = p[at + 17]!;
   const vStride = p[at + 22]!, mStride = p[at + 23]!;
   const base = p[at + 20]! + thread * p[at + 21]!, v = base + p[at + 25]!, m = base + p[at + 26]!;
   winogradInput(conv, p, at, base, i0, i1);
   const tiles = count * tilesH * tilesW, u = p[at + 4]!;
-  for (let xi = 0; xi < 16; xi++) gemmNn(outC, tiles, inC, u + 4 * xi * outC * inC, v + xi * vStride, m + xi * mStride, 0, 0, outC);
+  for (let xi = 0; xi < 16; xi++) gemmNn(outC, tiles, inC, u + 4 * xi * outC * inC, v + xi * vStride, m + xi * mStride, 0, 0, outC, panel);
   conv.wino_output(m, p[at + 2]! + i0 * p[at + 3]!, outC, count, p[at + 18]!, p[at + 19]!, tilesH, tilesW, mStride, p[at + 5]!, p[at + 6]!);
 }
 
@@ -58,7 +58,7 @@ export function winogradChunk(
  * by the caller, the partials give the bits of the one-thread loop, which adds each chunk's products in that order.
  */
 export function winogradWeightChunk(
-  conv: WinogradChunkKernels, gemmNt: GemmNn, p: Int32Array, at: number, thread: number, i0: number, i1: number,
+  conv: WinogradChunkKernels, gemmNt: GemmNn, p: Int32Array, at: number, thread: number, panel: number, i0: number, i1: number,
 ): void {
   const count = i1 - i0, cin = p[at + 7]!, cout = p[at + 8]!, tilesH = p[at + 16]!, tilesW = p[at + 17]!;
   const vStride = p[at + 22]!, yStride = p[at + 23]!;
@@ -67,7 +67,7 @@ export function winogradWeightChunk(
   conv.wino_grad_output(p[at + 2]! + i0 * p[at + 3]!, yt, cout, count, p[at + 18]!, p[at + 19]!, tilesH, tilesW, yStride);
   const tiles = count * tilesH * tilesW, plane = cout * cin;
   const partial = p[at + 4]! + 4 * 16 * plane * Math.floor(i0 / p[at + 5]!);
-  for (let xi = 0; xi < 16; xi++) gemmNt(cout, cin, tiles, yt + xi * yStride, v + xi * vStride, partial + 4 * xi * plane, 0, 0, cout);
+  for (let xi = 0; xi < 16; xi++) gemmNt(cout, cin, tiles, yt + xi * yStride, v + xi * vStride, partial + 4 * xi * plane, 0, 0, cout, panel);
 }
 
 /** The source text of the chunk functions (and what they call), for worker threads to evaluate. */

@@ -57,7 +57,7 @@ describe("WasmKernels on a shared memory", () => {
     const worker = new Worker(`
       const { parentPort, workerData: w } = require("node:worker_threads");
       const { exports } = new WebAssembly.Instance(w.module, { env: { memory: w.memory } });
-      exports.gemm_tn(w.m, w.n, w.k, w.a, w.b, w.c, 0, w.rowStart, w.rowEnd);
+      exports.gemm_tn(w.m, w.n, w.k, w.a, w.b, w.c, 0, w.rowStart, w.rowEnd, 0);
       parentPort.postMessage("done");`, {
       eval: true,
       workerData: { module: kernels.module, memory: kernels.memory, m, n, k, a, b, c: c2, rowStart: 64, rowEnd: m },

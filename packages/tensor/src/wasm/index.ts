@@ -8,7 +8,7 @@ import type { AdamScalars } from "../kernels/adam.js";
 
 export type { GemmLayout, GemmBlocking, KernelExports, KernelModuleOptions } from "./kernels.js";
 export type { WasmMemory, WasmModule } from "./webassembly.js";
-export { buildKernelModule } from "./kernels.js";
+export { buildKernelModule, GEMM_PANEL_BYTES, GEMM_PANEL_MAX_K } from "./kernels.js";
 
 /** Bytes per page of linear memory. */
 export const WASM_PAGE_BYTES = 65536;
@@ -154,15 +154,15 @@ export class WasmKernels {
   /**
    * C (+)= op(A)·op(B) over rows [rowStart, rowEnd) of C [m, n]: "nt" A [m, k], B [n, k] (x·Wᵀ); "nn" A [m, k],
    * B [k, n] (dY·W); "tn" A [k, m], B [k, n] (dYᵀ·x). f32 sums, no FMA; results differ from the JS gemm (float64
-   * sums) by rounding only.
+   * sums) by rounding only. `panel`: 0, or a block of `GEMM_PANEL_BYTES` for this call alone (see `KernelExports`).
    */
   gemm(layout: GemmLayout, m: number, n: number, k: number, a: number, b: number, c: number,
-    accumulate = false, rowStart = 0, rowEnd = m): void {
+    accumulate = false, rowStart = 0, rowEnd = m, panel = 0): void {
     const acc = accumulate ? 1 : 0;
     switch (layout) {
-      case "nt": this.fns.gemm_nt(m, n, k, a, b, c, acc, rowStart, rowEnd); return;
-      case "nn": this.fns.gemm_nn(m, n, k, a, b, c, acc, rowStart, rowEnd); return;
-      case "tn": this.fns.gemm_tn(m, n, k, a, b, c, acc, rowStart, rowEnd); return;
+      case "nt": this.fns.gemm_nt(m, n, k, a, b, c, acc, rowStart, rowEnd, panel); return;
+      case "nn": this.fns.gemm_nn(m, n, k, a, b, c, acc, rowStart, rowEnd, panel); return;
+      case "tn": this.fns.gemm_tn(m, n, k, a, b, c, acc, rowStart, rowEnd, panel); return;
       default: {
         const unknown: never = layout;
         throw new TypeError(`gemm: expected layout "nn", "nt" or "tn", got ${String(unknown)}`);

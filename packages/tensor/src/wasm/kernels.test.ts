@@ -2,7 +2,7 @@
 // kernels' documented order of operations, row splits, accumulate, and Adam.
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { buildKernelModule, type GemmBlocking, type GemmLayout } from "./kernels.js";
+import { buildKernelModule, GEMM_PANEL_BYTES, GEMM_PANEL_MAX_K, type GemmBlocking, type GemmLayout } from "./kernels.js";
 import { createMemory, WasmKernels } from "./index.js";
 import { Heap, Scratch } from "../heap.js";
 import type { AdamScalars } from "../kernels/adam.js";
@@ -101,13 +101,17 @@ interface GemmRun {
   readonly out: Float32Array;
 }
 
-/** Runs one gemm on fresh operands; C starts as c0 (random) so untouched rows and accumulate are visible. */
+/**
+ * Runs one gemm on fresh operands; C starts as c0 (random) so untouched rows and accumulate are visible. With `panel`,
+ * the kernel is given a panel block (poisoned with NaN, so a read of what it did not copy shows).
+ */
 function runGemm(k0: WasmKernels, layout: GemmLayout, m: number, n: number, k: number, accumulate: boolean,
-  ranges: readonly (readonly [number, number])[] = [[0, m]], seed = 1): GemmRun {
+  ranges: readonly (readonly [number, number])[] = [[0, m]], seed = 1, panel = false): GemmRun {
   arena.reset();
   const a = random(m * k, seed), b = random(k * n, seed + 1), c0 = random(m * n, seed + 2);
   const pa = put(a), pb = put(b), pc = put(c0);
-  for (const [r0, r1] of ranges) k0.gemm(layout, m, n, k, pa, pb, pc, accumulate, r0, r1);
+  const pp = panel ? put(new Float32Array(GEMM_PANEL_BYTES / 4).fill(NaN)) : 0;
+  for (const [r0, r1] of ranges) k0.gemm(layout, m, n, k, pa, pb, pc, accumulate, r0, r1, pp);
   const out = get(pc, m * n);
   return { a, b, c0, out };
 }
@@ -118,9 +122,9 @@ const U = 2 ** -24;
 
 describe("gemm on odd sizes", () => {
   describe.each(LAYOUTS)("%s", (layout) => {
-    it("equals the f32 emulation of its order bit for bit, and the float64 reference within γ(k+1)·Σ|a·b|", () => {
+    it.each([false, true])("equals the f32 emulation of its order bit for bit, and the float64 reference within γ(k+1)·Σ|a·b| (panel: %s)", (panel) => {
       for (const m of ODD) for (const n of ODD) for (const k of ODD) {
-        const { a, b, out } = runGemm(kernels, layout, m, n, k, false, [[0, m]], m * 1000 + n * 10 + k);
+        const { a, b, out } = runGemm(kernels, layout, m, n, k, false, [[0, m]], m * 1000 + n * 10 + k, panel);
         expectSameBits(out, emulateF32(layout, m, n, k, a, b, null), `${layout} ${m}×${n}×${k}`);
         // A computed f32 dot product of length k (rounded products, any order of sums) is within
         // γ_{k+1}·Σ|a_p·b_p| of the exact one, γ_j = j·u/(1 − j·u) with u = 2⁻²⁴ (Higham, §3.1).
@@ -136,9 +140,23 @@ describe("gemm on odd sizes", () => {
 
     it("adds to C with accumulate", () => {
       for (const [m, n, k] of [[5, 7, 13], [17, 33, 3], [1, 65, 7], [13, 1, 65]] as const) {
-        const { a, b, c0, out } = runGemm(kernels, layout, m, n, k, true);
-        expectSameBits(out, emulateF32(layout, m, n, k, a, b, c0));
+        for (const panel of [false, true]) {
+          const { a, b, c0, out } = runGemm(kernels, layout, m, n, k, true, [[0, m]], 1, panel);
+          expectSameBits(out, emulateF32(layout, m, n, k, a, b, c0));
+        }
       }
+    });
+
+    it("gives the same bits with a panel: B's rows 4 KiB apart, k past the panel's depth, row ranges of one tile", () => {
+      const shapes = [[16, 1024, 32], [9, 2048, 5], [12, 1040, 17], [8, 64, GEMM_PANEL_MAX_K + 3], [8, 64, GEMM_PANEL_MAX_K]] as const;
+      for (const [m, n, k] of shapes) for (const accumulate of [false, true]) {
+        const ranges = [[0, 1], [1, 3], [3, 8], [8, m]] as const;
+        const plain = runGemm(kernels, layout, m, n, k, accumulate, ranges, 7);
+        const packed = runGemm(kernels, layout, m, n, k, accumulate, ranges, 7, true);
+        expectSameBits(packed.out, plain.out, `${layout} ${m}×${n}×${k}`);
+      }
+      const { a, b, c0, out } = runGemm(kernels, layout, 9, 1024, 13, true, [[0, 9]], 3, true);
+      expectSameBits(out, emulateF32(layout, 9, 1024, 13, a, b, c0));
     });
 
     it("gives bit-identical results whatever the row split, and leaves rows outside the range untouched", () => {

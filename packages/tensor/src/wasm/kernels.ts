@@ -39,40 +39,60 @@ export interface KernelModuleOptions {
   readonly blocking?: Partial<Record<GemmLayout, GemmBlocking>>;
 }
 
+/**
+ * Deepest k whose panels of B the nn and tn gemms copy (see {@link GEMM_PANEL_BYTES}); deeper products read B where
+ * it lies.
+ */
+export const GEMM_PANEL_MAX_K = 4096;
+/**
+ * Bytes of the `panel` block a gemm call may be given: nn and tn copy each column block of B (k rows of up to 16
+ * floats) there once and run all their row tiles over the copy. Read in place, the block's rows lie n·4 bytes apart,
+ * which for n a multiple of 1024 (n = 9216: the CNN's fc1, its Winograd products) puts them all in one set of
+ * the L1 cache and halves the kernel's speed. The copy changes no operation: the same bits.
+ */
+export const GEMM_PANEL_BYTES = 64 * GEMM_PANEL_MAX_K;
+
 /** Exported names and their signatures (all addresses are i32 byte offsets). */
 export interface KernelExports {
-  /** C[rowStart..rowEnd) = (or +=, when accumulate ≠ 0) op(A)·op(B); m, n, k as in the JS gemm. */
-  gemm_nn(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number, rowStart: number, rowEnd: number): void;
-  gemm_nt(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number, rowStart: number, rowEnd: number): void;
-  gemm_tn(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number, rowStart: number, rowEnd: number): void;
+  /**
+   * C[rowStart..rowEnd) = (or +=, when accumulate ≠ 0) op(A)·op(B); m, n, k as in the JS gemm. `panel`: 0, or a
+   * block of {@link GEMM_PANEL_BYTES} bytes of this thread's own (nn and tn copy B's column blocks there; nt
+   * ignores it).
+   */
+  gemm_nn(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number, rowStart: number, rowEnd: number, panel: number): void;
+  gemm_nt(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number, rowStart: number, rowEnd: number, panel: number): void;
+  gemm_tn(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number, rowStart: number, rowEnd: number, panel: number): void;
   /** Adam on [start, end) of p, g, m, v (formula and scalars: `WasmKernels.adam` in index.ts). */
   adam(p: number, g: number, m: number, v: number, start: number, end: number,
     weightDecay: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
     eps: number, stepSize: number, bc2Sqrt: number): void;
 }
 
-const GEMM_PARAMS = ["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"] as const;
+const GEMM_PARAMS = ["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"] as const;
 
 /** Parameters and loop locals shared by the three gemm generators. */
 interface GemmContext {
   readonly f: FunctionBuilder;
   readonly m: Local; readonly n: Local; readonly k: Local;
   readonly a: Local; readonly b: Local; readonly c: Local;
-  readonly accumulate: Local; readonly rowStart: Local; readonly rowEnd: Local;
+  readonly accumulate: Local; readonly rowStart: Local; readonly rowEnd: Local; readonly panel: Local;
   /** Origin (row i, column j) of the current tile of C. */
   readonly i: Local; readonly j: Local;
 }
 
 function gemmContext(): GemmContext {
   const f = new FunctionBuilder(GEMM_PARAMS);
-  const [m, n, k, a, b, c, accumulate, rowStart, rowEnd] = GEMM_PARAMS.map((_, t) => f.param(t)) as [Local, Local, Local, Local, Local, Local, Local, Local, Local];
-  return { f, m, n, k, a, b, c, accumulate, rowStart, rowEnd, i: f.local("i32"), j: f.local("i32") };
+  const [m, n, k, a, b, c, accumulate, rowStart, rowEnd, panel] = GEMM_PARAMS.map((_, t) => f.param(t)) as
+    [Local, Local, Local, Local, Local, Local, Local, Local, Local, Local];
+  return { f, m, n, k, a, b, c, accumulate, rowStart, rowEnd, panel, i: f.local("i32"), j: f.local("i32") };
 }
 
-/** A column level of the tiling: tiles `width` columns wide, emitted by `tile(rows)`. */
+/** A column level of the tiling: tiles `width` columns wide, emitted by `tile(rows)`, after `column()` at each j. */
 interface ColumnLevel {
   readonly width: number;
   readonly tile: (rows: number) => void;
+  /** Emitted once per column block, before its row tiles (order "ji"), or before each tile (order "ij"). */
+  readonly column?: () => void;
 }
 
 // for i in rowStart…rowEnd step R (then 1): for j in 0…n step W (each level's width in turn): tile(i, j)
@@ -105,8 +125,17 @@ function emitTiling(ctx: GemmContext, rows: number, levels: readonly ColumnLevel
     f.i32Const(0).localSet(j);
     levels.forEach((level, t) => f.forLoop(j, jEnd[t]!, level.width, () => inner(level)));
   };
-  if (order === "ij") rowLoop((r) => colLoop((level) => level.tile(r)));
-  else colLoop((level) => rowLoop((r) => level.tile(r)));
+  if (order === "ij") {
+    rowLoop((r) => colLoop((level) => {
+      level.column?.();
+      level.tile(r);
+    }));
+  } else {
+    colLoop((level) => {
+      level.column?.();
+      rowLoop((r) => level.tile(r));
+    });
+  }
 }
 
 // c[i, j + t] = value[t], or c[i, j + t] += value[t] when accumulating (f32x4 or f32 stores)
@@ -141,7 +170,7 @@ function emitStoreRow(f: FunctionBuilder, accumulate: Local, ptr: Local, values:
  */
 function buildGemmBroadcastA(layout: "nn" | "tn", blocking: GemmBlocking, relaxed: boolean): FunctionBuilder {
   const ctx = gemmContext();
-  const { f, m, n, k, a, b, c, accumulate, i, j } = ctx;
+  const { f, m, n, k, a, b, c, accumulate, rowStart, rowEnd, panel, i, j } = ctx;
   const { rows: mr, cols: nv, unroll = 1 } = blocking;
   // Byte strides: A[i, p] is at a + i·aRow + p·aStep; B[p, j] at b + p·bStep + 4j; C[i, j] at c + i·cRow + 4j.
   const aRow = f.local("i32"), aStep = f.local("i32"), bStep = f.local("i32"), kBytesB = f.local("i32");
@@ -157,6 +186,19 @@ function buildGemmBroadcastA(layout: "nn" | "tn", blocking: GemmBlocking, relaxe
   // B bytes covered by the unrolled loop: (k − k mod unroll)·bStep.
   const kBytesUnrolled = f.local("i32");
   f.localGet(k).localGet(k).i32Const(unroll).i32RemU().i32Sub().localGet(bStep).i32Mul().localSet(kBytesUnrolled);
+  // The column block the tiles read: B at (0, j) with rows pStep bytes apart (bStep), or its copy in the panel
+  // (rows 16·nv bytes apart), spanning kBytes (kUnrolled in unrolled steps).
+  const colB = f.local("i32"), pStep = f.local("i32"), kBytes = f.local("i32"), kUnrolled = f.local("i32");
+  // Copy the full-width column blocks when given a panel, k fits it, and at least two row tiles will read the copy.
+  const packs = f.local("i32");
+  if (blocking.order === "ji") {
+    f.localGet(panel).i32Const(0).i32Ne();
+    f.localGet(k).i32Const(GEMM_PANEL_MAX_K).i32LeU().i32And();
+    f.localGet(rowEnd).localGet(rowStart).i32Sub().i32Const(2 * mr).i32GeU().i32And();
+    f.localSet(packs);
+  } else {
+    f.i32Const(0).localSet(packs);
+  }
 
   // With tn, rows of a tile are adjacent in A: one pointer and constant offsets 4r; with nn, one pointer per row,
   // and the unrolled copies of the p loop read A at constant offsets 4t.
@@ -170,12 +212,38 @@ function buildGemmBroadcastA(layout: "nn" | "tn", blocking: GemmBlocking, relaxe
   const sums = Array.from({ length: mr }, () => f.local("f32"));
   const bs = f.local("f32");
 
-  /** Sets the pointers of the tile at (i, j): A's rows at p = 0, B at (0, j), C at (i, j). */
+  /** The column block at j read in place: colB = B at (0, j). */
+  const inPlaceColumn = (): void => {
+    f.localGet(b).localGet(j).i32Const(4).i32Mul().i32Add().localSet(colB);
+    f.localGet(bStep).localSet(pStep);
+    f.localGet(kBytesB).localSet(kBytes);
+    f.localGet(kBytesUnrolled).localSet(kUnrolled);
+  };
+  // panel[p, 0…4nv) = b[p, j…j+4nv) for p = 0…k−1; colB = panel
+  /** The full-width column block at j: copied into the panel when `packs`, else read in place. */
+  const fullColumn = (): void => {
+    f.localGet(packs).if(() => {
+      const src = pb, dst = pc, end = pbEnd; // free between tiles
+      f.localGet(b).localGet(j).i32Const(4).i32Mul().i32Add().localSet(src);
+      f.localGet(panel).localTee(dst).localGet(k).i32Const(16 * nv).i32Mul().i32Add().localSet(end);
+      f.localGet(dst).localGet(end).i32Ne().if(() => f.loop(() => {
+        for (let v = 0; v < nv; v++) f.localGet(dst).localGet(src).v128Load(16 * v).v128Store(16 * v);
+        f.incrBy(src, bStep);
+        f.incr(dst, 16 * nv);
+        f.localGet(dst).localGet(end).i32Ne().brIf(0);
+      }));
+      f.localGet(panel).localSet(colB);
+      f.i32Const(16 * nv).localSet(pStep);
+      f.localGet(k).i32Const(16 * nv).i32Mul().localSet(kBytes);
+      f.localGet(k).localGet(k).i32Const(unroll).i32RemU().i32Sub().i32Const(16 * nv).i32Mul().localSet(kUnrolled);
+    }, inPlaceColumn);
+  };
+  /** Sets the pointers of the tile at (i, j): A's rows at p = 0, B's column block at p = 0, C at (i, j). */
   const setPointers = (rows: number): void => {
     f.localGet(a).localGet(i).localGet(aRow).i32Mul().i32Add().localSet(aPtr(0));
     if (layout === "nn") for (let r = 1; r < rows; r++) f.localGet(aPtr(r - 1)).localGet(aRow).i32Add().localSet(aPtr(r));
-    f.localGet(b).localGet(j).i32Const(4).i32Mul().i32Add().localTee(pb).localGet(kBytesB).i32Add().localSet(pbEnd);
-    f.localGet(pb).localGet(kBytesUnrolled).i32Add().localSet(pbEndUnrolled);
+    f.localGet(colB).localTee(pb).localGet(kBytes).i32Add().localSet(pbEnd);
+    f.localGet(pb).localGet(kUnrolled).i32Add().localSet(pbEndUnrolled);
     f.localGet(c).localGet(i).localGet(n).i32Mul().localGet(j).i32Add().i32Const(4).i32Mul().i32Add().localSet(pc);
   };
   /**
@@ -188,7 +256,7 @@ function buildGemmBroadcastA(layout: "nn" | "tn", blocking: GemmBlocking, relaxe
         for (let t = 0; t < copies; t++) {
           body(t);
           if (layout === "tn") f.incrBy(rowPtrs[0]!, aStep);
-          f.incrBy(pb, bStep);
+          f.incrBy(pb, pStep);
         }
         if (layout === "nn") for (const p of rowPtrs.slice(0, rows)) f.incr(p, 4 * copies);
         f.localGet(pb).localGet(end).i32Ne().brIf(0);
@@ -230,9 +298,9 @@ function buildGemmBroadcastA(layout: "nn" | "tn", blocking: GemmBlocking, relaxe
       if (r + 1 < rows) f.localGet(pc).localGet(bStep).i32Add().localSet(pc);
     }
   };
-  const levels: ColumnLevel[] = [{ width: 4 * nv, tile: vectorTile(nv) }];
-  if (nv > 1) levels.push({ width: 4, tile: vectorTile(1) });
-  levels.push({ width: 1, tile: scalarTile });
+  const levels: ColumnLevel[] = [{ width: 4 * nv, tile: vectorTile(nv), column: fullColumn }];
+  if (nv > 1) levels.push({ width: 4, tile: vectorTile(1), column: inPlaceColumn });
+  levels.push({ width: 1, tile: scalarTile, column: inPlaceColumn });
   emitTiling(ctx, mr, levels, blocking.order);
   return f;
 }
