@@ -1,7 +1,7 @@
 // 2-D max and average pooling loops over [planes, H, W] Float32Arrays (forward and backward), and the SIMD path of
 // 2×2 stride-2 max pooling on the wasm backend; no tensors.
 import { addressOf } from "../heap.js";
-import { inHeap, kernelEngine } from "../wasm/engine.js";
+import { inHeap, kernelEngine, type KernelEngine } from "../wasm/engine.js";
 
 /** Geometry of a pooling window over planes of [height, width] → [outH, outW]. */
 export interface PoolGeometry {
@@ -95,38 +95,45 @@ export function isMaxPool2x2(g: PoolGeometry): boolean {
 
 /**
  * {@link maxPoolForward} for 2×2 windows at stride 2 in SIMD (same scan, same choices), writing each window's choice
- * as its position 0 … 3 in `code` (see {@link maxPool2x2Backward}). Returns false (nothing written) where the
- * wasm kernels are unavailable.
+ * as its position 0 … 3 in `code` (i32 bit patterns in a Float32Array, so that it can lie in the tensor heap: see
+ * {@link maxPool2x2Backward}). Returns false (nothing written) where the wasm kernels are unavailable.
  */
-export function maxPool2x2Forward(g: PoolGeometry, x: Float32Array, out: Float32Array, code: Int32Array): boolean {
+export function maxPool2x2Forward(g: PoolGeometry, x: Float32Array, out: Float32Array, code: Float32Array): boolean {
   const e = kernelEngine();
   if (e === null) return false;
   const count = g.planes * g.outH * g.outW;
   e.arena.reset();
-  // x and out where they lie when in the tensor heap; code (an Int32Array) goes through scratch.
-  const px = inHeap(e, x, 0, x.length), po = addressOf(out, 0) >= 0 ? addressOf(out, 0) : e.arena.alloc(count);
-  const pc = e.arena.alloc(count);
+  // Arrays where they lie when in the tensor heap, else through scratch.
+  const px = inHeap(e, x, 0, x.length), po = heapOrScratch(e, out), pc = heapOrScratch(e, code);
   e.conv.max_pool_2x2(px, po, pc, g.planes, g.height, g.width, g.outH, g.outW);
   const heap = e.f32();
   if (po !== addressOf(out, 0)) out.set(heap.subarray(po >> 2, (po >> 2) + count));
-  code.set(new Int32Array(heap.buffer, pc, count));
+  if (pc !== addressOf(code, 0)) code.set(heap.subarray(pc >> 2, (pc >> 2) + count)); // same type: the bits copied
   e.arena.reset();
   return true;
 }
 
-/** dx[window's element `code[o]`] += dy[o] for 2×2 windows at stride 2; `dx` holds zeros (or values to add to). */
-export function maxPool2x2Backward(g: PoolGeometry, dy: Float32Array, code: Int32Array, dx: Float32Array): void {
-  const { planes, height, width, outH, outW } = g;
-  let o = 0;
-  for (let p = 0; p < planes; p++) {
-    for (let oh = 0; oh < outH; oh++) {
-      const row = (p * height + 2 * oh) * width;
-      for (let ow = 0; ow < outW; ow++, o++) {
-        const k = code[o]!;
-        dx[row + (k >> 1) * width + 2 * ow + (k & 1)]! += dy[o]!;
-      }
-    }
-  }
+/**
+ * The gradient of {@link maxPool2x2Forward} from its `code`, in SIMD: every element of `dx` written (0 + dy where a
+ * window chose it, the value `dx += dy` gives on zeros; +0 elsewhere), so `dx` need not be zeroed. Returns false
+ * (nothing written) where the wasm kernels are unavailable.
+ */
+export function maxPool2x2Backward(g: PoolGeometry, dy: Float32Array, code: Float32Array, dx: Float32Array): boolean {
+  const e = kernelEngine();
+  if (e === null) return false;
+  const count = g.planes * g.outH * g.outW;
+  e.arena.reset();
+  const pd = inHeap(e, dy, 0, count), pc = inHeap(e, code, 0, count), px = heapOrScratch(e, dx);
+  e.conv.max_pool_2x2_grad(pd, pc, px, g.planes, g.height, g.width, g.outH, g.outW);
+  if (px !== addressOf(dx, 0)) dx.set(e.f32().subarray(px >> 2, (px >> 2) + dx.length));
+  e.arena.reset();
+  return true;
+}
+
+/** The address of `a` when it lies in the tensor heap, else of a scratch block of its length (the kernel's output). */
+function heapOrScratch(e: KernelEngine, a: Float32Array): number {
+  const at = addressOf(a, 0);
+  return at >= 0 ? at : e.arena.alloc(a.length);
 }
 
 /** What an average window divides by: `divisorOverride`, else its size with (`countIncludePad`) or without padding. */

@@ -46,7 +46,7 @@ describe.each(["js", "wasm"] as const)("pooling against PyTorch on the %s backen
 describe("maxPool2d's SIMD path (2×2, stride 2, wasm backend) makes the JavaScript loop's choices", () => {
   // At least 1024 outputs each (the SIMD threshold); odd sizes drop their last row or column, 23 columns leave a tail.
   const shapes: number[][] = [[2, 5, 24, 24], [2, 3, 31, 29], [16, 1, 8, 46]];
-  it.each(shapes)("input [%i, %i, %i, %i] with ties, NaN and −∞: same values, same gradients", (...shape) => {
+  it.each(shapes)("input [%i, %i, %i, %i] with ties, NaN, −∞ and upstream −0: same values, same gradients", (...shape) => {
     const g = new Generator(shape[2]!);
     const n = shape.reduce((a, b) => a * b, 1);
     const values = Array.from({ length: n }, () => {
@@ -54,7 +54,7 @@ describe("maxPool2d's SIMD path (2×2, stride 2, wasm backend) makes the JavaScr
       return u < 0.02 ? NaN : u < 0.04 ? -Infinity : Math.floor(u * 4);
     });
     const upstream = tensor(Array.from({ length: shape[0]! * shape[1]! * Math.floor(shape[2]! / 2) * Math.floor(shape[3]! / 2) },
-      () => g.nextNormal()), { shape: [shape[0]!, shape[1]!, Math.floor(shape[2]! / 2), Math.floor(shape[3]! / 2)] });
+      () => (g.nextFloat() < 0.05 ? -0 : g.nextNormal())), { shape: [shape[0]!, shape[1]!, Math.floor(shape[2]! / 2), Math.floor(shape[3]! / 2)] });
     const previous = getBackend();
     const run = (backend: "js" | "wasm"): [Float32Array, Float32Array] => {
       setBackend(backend);

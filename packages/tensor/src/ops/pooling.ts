@@ -6,7 +6,7 @@ import {
   avgPoolBackward, avgPoolForward, isMaxPool2x2, maxPool2x2Backward, maxPool2x2Forward, maxPoolBackward, maxPoolForward,
   type AvgPoolDivisor, type PoolGeometry,
 } from "../kernels/pooling.js";
-import { takeArray, takeInt32, takeZeros } from "../pool.js";
+import { releaseArray, takeArray, takeInt32, takeZeros } from "../pool.js";
 import { describeValue, formatShape } from "../shape.js";
 import { Tensor } from "../tensor.js";
 import { intPair, type IntPair } from "./conv.js";
@@ -127,18 +127,26 @@ export function maxPool2d(input: Tensor, options: MaxPool2dOptions): Tensor {
   const { geom, shape } = poolPlan(where, input, kernelSize, stride, padding, dilation, ceilMode);
   const count = geom.planes * geom.outH * geom.outW;
   const out = takeArray(count);
-  const index = takeInt32(count);
-  // The CNN's 2×2 stride-2 pooling runs in SIMD on the wasm backend (the same choices; `index` then holds each
-  // window's position 0 … 3 instead of the position in the plane).
-  const simd = getBackend() === "wasm" && count >= SIMD_MIN_OUTPUTS && isMaxPool2x2(geom)
-    && maxPool2x2Forward(geom, input.data, out, index);
-  if (!simd) maxPoolForward(geom, input.data, out, index);
   const inLength = input.numel;
+  // The CNN's 2×2 stride-2 pooling runs in SIMD on the wasm backend (the same choices, saved as each window's position
+  // 0 … 3 in a Float32Array of the tensor heap instead of the position in the plane), its gradient too.
+  if (getBackend() === "wasm" && count >= SIMD_MIN_OUTPUTS && isMaxPool2x2(geom)) {
+    const code = takeArray(count);
+    if (maxPool2x2Forward(geom, input.data, out, code)) {
+      return defineOp({ name: "maxPool2d", inputs: [input], output: out, shape, saved: [code], backward: (g) => {
+        const gx = takeArray(inLength); // every element written
+        if (!maxPool2x2Backward(geom, g, code, gx)) throw new Error("internal: the SIMD kernels went away");
+        return [gx];
+      } });
+    }
+    releaseArray(code);
+  }
+  const index = takeInt32(count);
+  maxPoolForward(geom, input.data, out, index);
   // dx[argmax] += dy.
   return defineOp({ name: "maxPool2d", inputs: [input], output: out, shape, saved: [index], backward: (g) => {
     const gx = takeZeros(inLength);
-    if (simd) maxPool2x2Backward(geom, g, index, gx);
-    else maxPoolBackward(geom, g, index, gx);
+    maxPoolBackward(geom, g, index, gx);
     return [gx];
   } });
 }

@@ -63,7 +63,7 @@ const PLAIN = {
 
 /** SIMD instructions with no immediate (after the 0xFD prefix, opcode as u32 LEB128). */
 const SIMD = {
-  f32x4Splat: 0x13, f32x4Eq: 0x41, f32x4Ne: 0x42, f32x4Lt: 0x43, f32x4Gt: 0x44, f32x4Le: 0x45, f32x4Ge: 0x46,
+  f32x4Splat: 0x13, i32x4Eq: 0x37, f32x4Eq: 0x41, f32x4Ne: 0x42, f32x4Lt: 0x43, f32x4Gt: 0x44, f32x4Le: 0x45, f32x4Ge: 0x46,
   v128Not: 0x4d, v128And: 0x4e, v128AndNot: 0x4f, v128Or: 0x50, v128Xor: 0x51, v128Bitselect: 0x52,
   f32x4Abs: 0xe0, f32x4Neg: 0xe1, f32x4Sqrt: 0xe3, f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6,
   f32x4Div: 0xe7, f32x4Min: 0xe8, f32x4Max: 0xe9,
@@ -245,6 +245,7 @@ export class FunctionBuilder {
     if (lanes.length !== 16 || lanes.some((l) => l < 0 || l > 31)) throw new RangeError(`i8x16Shuffle: expected 16 lanes in [0, 31], got [${lanes.join(", ")}]`);
     return this.op(0xfd, ...uleb128(0x0d), ...lanes);
   }
+  i32x4Eq(): this { return this.simd("i32x4Eq"); }
   f32x4Eq(): this { return this.simd("f32x4Eq"); }
   f32x4Ne(): this { return this.simd("f32x4Ne"); }
   f32x4Lt(): this { return this.simd("f32x4Lt"); }

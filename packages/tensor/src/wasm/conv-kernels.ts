@@ -41,6 +41,11 @@ export interface ConvKernelExports {
    */
   max_pool_2x2(x: number, out: number, code: number, planes: number, height: number, width: number, outH: number, outW: number): void;
   /**
+   * The gradient of {@link ConvKernelExports.max_pool_2x2}: every element of dx [planes, height, width] written, the
+   * one a window chose (by `code`) as 0 + dy (the value `dx += dy` gives on zeros), the others +0.
+   */
+  max_pool_2x2_grad(dy: number, code: number, dx: number, planes: number, height: number, width: number, outH: number, outW: number): void;
+  /**
    * A stride-1 convolution summed directly: out[img, o, i, j] = Σ_{c, kh, kw} w[o, c, kh, kw]·x[img, c, i + kh, j + kw]
    * (+ bias[o] when hasBias ≠ 0, added last), each sum in f32 from 0 in the order (c, kh, kw) without fused
    * multiply-add: the wasm gemm's order on the im2col patch matrix, so the same bits. x [images, cin, height, width]
@@ -527,6 +532,76 @@ function buildMaxPool2x2(): FunctionBuilder {
   return f;
 }
 
+// for each plane p, window row r, window column c:
+//   dx[p, 2r + i, 2c + j] = 0 + (code[p, r, c] = 2i + j ? dy[p, r, c] : 0)
+// columns ≥ 2·outW and rows ≥ 2·outH (odd sizes) = +0
+function buildMaxPool2x2Grad(): FunctionBuilder {
+  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
+  const [dy, code, dx, planes, height, width, outH, outW] = params(f, 8) as [Local, Local, Local, Local, Local, Local, Local, Local];
+  const p = f.local("i32"), r = f.local("i32"), col = f.local("i32"), groupLast = f.local("i32"), end = f.local("i32");
+  const row0 = f.local("i32"), row1 = f.local("i32"), src = f.local("i32"), srcCode = f.local("i32"), rowBytes = f.local("i32");
+  const d = f.local("v128"), k = f.local("v128"), sel = Array.from({ length: 4 }, () => f.local("v128"));
+  const ds = f.local("f32"), ks = f.local("i32");
+  f.localGet(width).i32Const(4).i32Mul().localSet(rowBytes);
+  f.localGet(outW).i32Const(3).i32Sub().localSet(groupLast);
+  f.localGet(dy).localSet(src);
+  f.localGet(code).localSet(srcCode);
+  /** Stores +0 from `at` up to `endAt` (byte addresses, f32 steps). */
+  const zeros = (at: Local, endAt: Local): void => {
+    f.localGet(at).localGet(endAt).i32LtU().if(() => f.loop(() => {
+      f.localGet(at).f32Const(0).f32Store();
+      f.incr(at, 4);
+      f.localGet(at).localGet(endAt).i32LtU().brIf(0);
+    }));
+  };
+  countTo(f, p, planes, () => {
+    f.localGet(dx).localGet(p).localGet(height).i32Mul().localGet(rowBytes).i32Mul().i32Add().localSet(row0);
+    countTo(f, r, outH, () => {
+      f.localGet(row0).localGet(rowBytes).i32Add().localSet(row1);
+      f.i32Const(0).localSet(col);
+      // Four windows at a time: lanes (0, 1) of each window interleaved into row 2r, lanes (2, 3) into row 2r + 1.
+      f.forLoop(col, groupLast, 4, () => {
+        f.localGet(src).v128Load().localSet(d);
+        f.localGet(srcCode).v128Load().localSet(k);
+        for (let q = 0; q < 4; q++) {
+          f.localGet(d).localGet(k).f32x4Const(i32Bits(q)).i32x4Eq().v128And().f32x4Const(0).f32x4Add().localSet(sel[q]!);
+        }
+        for (const [row, q] of [[row0, 0], [row1, 2]] as const) {
+          f.localGet(row).localGet(sel[q]!).localGet(sel[q + 1]!).i8x16Shuffle(INTERLEAVE_LO).v128Store(0);
+          f.localGet(row).localGet(sel[q]!).localGet(sel[q + 1]!).i8x16Shuffle(INTERLEAVE_HI).v128Store(16);
+        }
+        f.incr(row0, 32);
+        f.incr(row1, 32);
+        f.incr(src, 16);
+        f.incr(srcCode, 16);
+      });
+      f.forLoop(col, outW, 1, () => {
+        f.localGet(src).f32Load().localSet(ds);
+        f.localGet(srcCode).i32Load().localSet(ks);
+        for (let q = 0; q < 4; q++) {
+          f.localGet(q < 2 ? row0 : row1);
+          f.localGet(ds).f32Const(0).localGet(ks).i32Const(q).i32Eq().select().f32Const(0).f32Add();
+          f.f32Store(4 * (q & 1));
+        }
+        f.incr(row0, 8);
+        f.incr(row1, 8);
+        f.incr(src, 4);
+        f.incr(srcCode, 4);
+      });
+      // Columns past the last window, then on to row 2r + 2.
+      f.localGet(row0).localGet(width).localGet(outW).i32Const(2).i32Mul().i32Sub().i32Const(4).i32Mul().i32Add().localSet(end);
+      f.localGet(end).localGet(rowBytes).i32Add().localSet(col); // row 2r + 1's end (col reused as an address)
+      zeros(row0, end);
+      zeros(row1, col);
+      f.localGet(row1).localSet(row0);
+    });
+    // Rows past the last window.
+    f.localGet(dx).localGet(p).i32Const(1).i32Add().localGet(height).i32Mul().localGet(rowBytes).i32Mul().i32Add().localSet(end);
+    zeros(row0, end);
+  });
+  return f;
+}
+
 function buildConvDirect(): FunctionBuilder {
   const f = new FunctionBuilder(Array.from({ length: 12 }, () => "i32" as const));
   const [x, w, bias, out, images, cin, height, width, cout, kH, kW, hasBias] = params(f, 12) as
@@ -675,6 +750,7 @@ export function buildConvKernelModule({ shared }: { readonly shared: boolean }):
   mod.addFunction(buildWinoOutput(), "wino_output");
   mod.addFunction(buildWinoGradOutput(), "wino_grad_output");
   mod.addFunction(buildMaxPool2x2(), "max_pool_2x2");
+  mod.addFunction(buildMaxPool2x2Grad(), "max_pool_2x2_grad");
   mod.addFunction(buildConvDirect(), "conv_direct");
   mod.addFunction(buildRelu(), "relu");
   mod.addFunction(buildReluGrad(), "relu_grad");
