@@ -1,6 +1,6 @@
 // Parameter-free layers (ReLU, GELU, Flatten, Dropout) and the Sequential container.
 import { Tensor, defineOp, defaultGenerator, gelu, type GeluOptions, type Generator } from "@tsgrad/tensor";
-import { aliases, handOver, takeArray } from "@tsgrad/tensor/internal";
+import { aliases, handOver, simdMap, takeArray } from "@tsgrad/tensor/internal";
 import { Module, type AnyModule } from "./module.js";
 
 /**
@@ -121,7 +121,7 @@ export class Dropout extends Module<[Tensor], Tensor> {
       saved: [mask],
       backward: (g) => {
         const gx = takeArray(g.length);
-        for (let i = 0; i < gx.length; i++) gx[i] = g[i]! * mask[i]!;
+        if (!simdMap("mul", [g, mask], gx)) for (let i = 0; i < gx.length; i++) gx[i] = g[i]! * mask[i]!;
         return [gx];
       },
     });

@@ -8,6 +8,8 @@ export { gemm, adamUpdate, copiedFloats } from "./compute.js";
 export { parallelCallCount } from "./parallel.js";
 export type { AdamScalars } from "./kernels/adam.js";
 export { adadeltaStep } from "./kernels/adadelta.js";
+export { simdMap } from "./kernels/simd-map.js";
+export type { MapKernel } from "./kernels/simd-map.js";
 export type { AdadeltaStepScalars } from "./kernels/adadelta.js";
 export { sameShape } from "./shape.js";
 export { laneLogSumExp, laneArgmax } from "./kernels/reduce.js";

@@ -1,13 +1,14 @@
 // conv2d (torch.nn.functional.conv2d: NCHW, stride, padding incl. "same"/"valid", dilation, groups) and its gradient,
 // as patch matrices (im2col) times the weight on the gemm dispatcher, with a Winograd path for 3×3 stride-1 kernels.
 import { defineOp } from "../autograd.js";
-import { gemm } from "../compute.js";
+import { gemm, getBackend } from "../compute.js";
 import { ShapeError } from "../errors.js";
 import { col2im, convDirect, im2col, type ConvGeometry } from "../kernels/conv.js";
 import { winogradApplies, winogradConv, winogradWeightGrad } from "../kernels/winograd.js";
 import { releaseArray, takeArray, takeFloat64, takeZeros } from "../pool.js";
 import { describeValue, formatShape } from "../shape.js";
 import { Tensor } from "../tensor.js";
+import { inHeap, kernelEngine } from "../wasm/engine.js";
 
 /** One integer for both spatial dims, or `[height, width]`. */
 export type IntPair = number | readonly [number, number];
@@ -222,16 +223,39 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
       else convWeightGrad(x, g, gw, n, cin, cout, groups, geom);
     }
     if (b !== null && needs[2]) {
+      const sums = takeFloat64(n * cout);
+      planeSums(g, n * cout, outPlane, sums);
       const acc = takeFloat64(cout).fill(0);
       for (let img = 0; img < n; img++) {
-        for (let o = 0; o < cout; o++) acc[o]! += planeSum(g, (img * cout + o) * outPlane, outPlane);
+        for (let o = 0; o < cout; o++) acc[o]! += sums[img * cout + o]!;
       }
       gb = takeArray(cout);
       for (let o = 0; o < cout; o++) gb[o] = acc[o]!;
       releaseArray(acc);
+      releaseArray(sums);
     }
     return b === null ? [gx, gw] : [gx, gw, gb];
   } });
+}
+
+/** Planes at least this long take the SIMD sums (shorter ones: a kernel call costs more than the loop). */
+const SIMD_MIN_PLANE = 64;
+
+/**
+ * sums[p] = {@link planeSum} of plane p of g [planes, len]: on the wasm backend by the SIMD kernel `plane_sums`,
+ * which adds the same float64 values in the same order (the same bits).
+ */
+function planeSums(g: Float32Array, planes: number, len: number, sums: Float64Array): void {
+  const e = getBackend() === "wasm" && len >= SIMD_MIN_PLANE ? kernelEngine() : null;
+  if (e === null) {
+    for (let p = 0; p < planes; p++) sums[p] = planeSum(g, p * len, len);
+    return;
+  }
+  e.arena.reset();
+  const src = inHeap(e, g, 0, planes * len), dst = e.arena.alloc(2 * planes);
+  e.conv.plane_sums(src, dst, planes, len);
+  sums.set(new Float64Array(e.memory.buffer, dst, planes));
+  e.arena.reset();
 }
 
 /**

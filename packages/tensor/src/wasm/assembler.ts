@@ -2,9 +2,9 @@
 // ModuleBuilder that lays out the type/import/function/export/code sections around an imported `env.memory`.
 
 /** Value types of the instructions we emit. */
-export type ValType = "i32" | "f32" | "v128";
+export type ValType = "i32" | "f32" | "f64" | "v128";
 
-const VALTYPE_BYTE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
+const VALTYPE_BYTE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, f64: 0x7c, v128: 0x7b };
 
 /** Unsigned LEB128 of a non-negative integer below 2^53. */
 export function uleb128(value: number): number[] {
@@ -58,7 +58,7 @@ const PLAIN = {
   i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32DivS: 0x6d, i32DivU: 0x6e, i32RemS: 0x6f, i32RemU: 0x70,
   i32And: 0x71, i32Or: 0x72, i32Xor: 0x73, i32Shl: 0x74, i32ShrS: 0x75, i32ShrU: 0x76,
   f32Abs: 0x8b, f32Neg: 0x8c, f32Sqrt: 0x91, f32Add: 0x92, f32Sub: 0x93, f32Mul: 0x94, f32Div: 0x95,
-  f32Min: 0x96, f32Max: 0x97,
+  f32Min: 0x96, f32Max: 0x97, f64Add: 0xa0, f64PromoteF32: 0xbb,
 } as const;
 
 /** SIMD instructions with no immediate (after the 0xFD prefix, opcode as u32 LEB128). */
@@ -67,6 +67,7 @@ const SIMD = {
   v128Not: 0x4d, v128And: 0x4e, v128AndNot: 0x4f, v128Or: 0x50, v128Xor: 0x51, v128Bitselect: 0x52,
   f32x4Abs: 0xe0, f32x4Neg: 0xe1, f32x4Sqrt: 0xe3, f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6,
   f32x4Div: 0xe7, f32x4Min: 0xe8, f32x4Max: 0xe9,
+  f64x2PromoteLowF32x4: 0x5f, f64x2Add: 0xf0,
   f32x4RelaxedMadd: 0x105,
 } as const;
 
@@ -76,6 +77,7 @@ const MEMORY = {
   f32Load: { prefix: false, op: 0x2a, align: 2 },
   i32Store: { prefix: false, op: 0x36, align: 2 },
   f32Store: { prefix: false, op: 0x38, align: 2 },
+  f64Store: { prefix: false, op: 0x39, align: 3 },
   v128Load: { prefix: true, op: 0x00, align: 4 },
   v128Load32Splat: { prefix: true, op: 0x09, align: 2 },
   v128Store: { prefix: true, op: 0x0b, align: 4 },
@@ -223,12 +225,15 @@ export class FunctionBuilder {
   f32Div(): this { return this.plain("f32Div"); }
   f32Min(): this { return this.plain("f32Min"); }
   f32Max(): this { return this.plain("f32Max"); }
+  f64Add(): this { return this.plain("f64Add"); }
+  f64PromoteF32(): this { return this.plain("f64PromoteF32"); }
 
   // Memory: the address (i32 bytes) is on the stack, `offset` is a constant added to it.
   i32Load(offset = 0): this { return this.mem("i32Load", offset); }
   i32Store(offset = 0): this { return this.mem("i32Store", offset); }
   f32Load(offset = 0): this { return this.mem("f32Load", offset); }
   f32Store(offset = 0): this { return this.mem("f32Store", offset); }
+  f64Store(offset = 0): this { return this.mem("f64Store", offset); }
   v128Load(offset = 0): this { return this.mem("v128Load", offset); }
   v128Store(offset = 0): this { return this.mem("v128Store", offset); }
   /** Loads one f32 and replicates it into the four lanes. */
@@ -240,6 +245,10 @@ export class FunctionBuilder {
   f32x4Splat(): this { return this.simd("f32x4Splat"); }
   f32x4ExtractLane(lane: 0 | 1 | 2 | 3): this { return this.op(0xfd, ...uleb128(0x1f), lane); }
   f32x4ReplaceLane(lane: 0 | 1 | 2 | 3): this { return this.op(0xfd, ...uleb128(0x20), lane); }
+  f64x2ExtractLane(lane: 0 | 1): this { return this.op(0xfd, ...uleb128(0x21), lane); }
+  /** f64x2 of lanes 0 and 1 of an f32x4, each exactly widened. */
+  f64x2PromoteLowF32x4(): this { return this.simd("f64x2PromoteLowF32x4"); }
+  f64x2Add(): this { return this.simd("f64x2Add"); }
   /** `i8x16.shuffle`: byte i of the result is byte `lanes[i]` of the concatenation of the two operands. */
   i8x16Shuffle(lanes: readonly number[]): this {
     if (lanes.length !== 16 || lanes.some((l) => l < 0 || l > 31)) throw new RangeError(`i8x16Shuffle: expected 16 lanes in [0, 31], got [${lanes.join(", ")}]`);

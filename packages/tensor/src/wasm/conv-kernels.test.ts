@@ -58,3 +58,30 @@ describe("Winograd transforms: SIMD = JavaScript", () => {
     expect(same(heap.subarray(yt >> 2, (yt >> 2) + ytJs.length), ytJs)).toBe(true);
   });
 });
+
+describe("plane_sums: float64 plane sums in planeSum's order (ops/conv.ts)", () => {
+  /** The documented order: s_(t mod 4) over the first len − len mod 4 elements, the rest onto s0, (s0 + s1) + (s2 + s3). */
+  function reference(x: Float32Array, off: number, len: number): number {
+    const s = [0, 0, 0, 0];
+    const end4 = len - (len % 4);
+    for (let t = 0; t < end4; t++) s[t % 4] += x[off + t]!;
+    for (let t = end4; t < len; t++) s[0] += x[off + t]!;
+    return s[0]! + s[1]! + (s[2]! + s[3]!);
+  }
+
+  it.each([1, 2, 3, 4, 5, 7, 9, 63, 576])("planes of %i elements, magnitudes 1e-8 … 1e8 (the order shows), NaN and −0", (len) => {
+    const e = kernelEngine()!;
+    const g = new Generator(len);
+    const planes = 7;
+    const x = Float32Array.from({ length: planes * len }, () => g.nextNormal() * 10 ** Math.floor(g.nextFloat() * 17 - 8));
+    x.fill(-0, 0, len); // plane 0: all −0, whose float64 sum is +0 as in JavaScript
+    if (len > 3) x[3 * len + 2] = NaN;
+    e.arena.reset();
+    const src = e.arena.alloc(x.length), dst = e.arena.alloc(2 * planes);
+    e.f32().set(x, src >> 2);
+    e.conv.plane_sums(src, dst, planes, len);
+    const got = new Float64Array(e.memory.buffer, dst, planes).slice();
+    e.arena.reset();
+    for (let p = 0; p < planes; p++) expect(Object.is(got[p], reference(x, p * len, len)), `plane ${p}`).toBe(true);
+  });
+});

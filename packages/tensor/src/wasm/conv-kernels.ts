@@ -60,6 +60,12 @@ export interface ConvKernelExports {
   relu_grad(x: number, g: number, out: number, n: number): void;
   /** out[i] = a[i] · b[i] (f32), for i < n. */
   mul(a: number, b: number, out: number, n: number): void;
+  /**
+   * sums[p] (f64) = Σ of plane p of src [planes, len] (f32) in float64, by four partial sums s_(t mod 4) over the
+   * first len − len mod 4 elements, the rest added to s0, combined as (s0 + s1) + (s2 + s3): `planeSum` of
+   * ops/conv.ts, so the same bits.
+   */
+  plane_sums(src: number, sums: number, planes: number, len: number): void;
 }
 
 const EVEN = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27]; // lanes 0, 2 of a, then 0, 2 of b
@@ -739,6 +745,37 @@ function buildMul(): FunctionBuilder {
   return buildMap(2, (f, [a, b]) => f.localGet(a!).localGet(b!).f32x4Mul(), (f, [a, b]) => f.localGet(a!).localGet(b!).f32Mul());
 }
 
+// for each plane p: (s0, s1) += f64(x[t], x[t+1]), (s2, s3) += f64(x[t+2], x[t+3]) for t = 0, 4, …; s0 += f64(x[t]) after;
+//   sums[p] = (s0 + s1) + (s2 + s3)
+function buildPlaneSums(): FunctionBuilder {
+  const f = new FunctionBuilder(["i32", "i32", "i32", "i32"]);
+  const [src, sums, planes, len] = params(f, 4) as [Local, Local, Local, Local];
+  const p = f.local("i32"), end = f.local("i32"), vecEnd = f.local("i32"), dst = f.local("i32");
+  const lo = f.local("v128"), hi = f.local("v128"), v = f.local("v128"), s0 = f.local("f64");
+  f.localGet(sums).localSet(dst);
+  countTo(f, p, planes, () => {
+    f.localGet(src).localGet(len).i32Const(4).i32Mul().i32Add().localSet(end);
+    f.localGet(src).localGet(len).i32Const(-4).i32And().i32Const(4).i32Mul().i32Add().localSet(vecEnd);
+    f.f32x4Const(0).localTee(lo).localSet(hi); // all-zero bits: f64x2 (0, 0)
+    f.forLoop(src, vecEnd, 16, () => {
+      f.localGet(src).v128Load().localSet(v);
+      f.localGet(lo).localGet(v).f64x2PromoteLowF32x4().f64x2Add().localSet(lo);
+      f.localGet(hi).localGet(v).localGet(v).i8x16Shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7])
+        .f64x2PromoteLowF32x4().f64x2Add().localSet(hi);
+    });
+    f.localGet(lo).f64x2ExtractLane(0).localSet(s0);
+    f.forLoop(src, end, 4, () => {
+      f.localGet(s0).localGet(src).f32Load().f64PromoteF32().f64Add().localSet(s0);
+    });
+    f.localGet(dst);
+    f.localGet(s0).localGet(lo).f64x2ExtractLane(1).f64Add();
+    f.localGet(hi).f64x2ExtractLane(0).localGet(hi).f64x2ExtractLane(1).f64Add();
+    f.f64Add().f64Store();
+    f.incr(dst, 8);
+  });
+  return f;
+}
+
 /** The convolution kernel module's bytes: `env.memory` imported (shared or not) and the functions of `ConvKernelExports`. */
 export function buildConvKernelModule({ shared }: { readonly shared: boolean }): Uint8Array {
   const mod = new ModuleBuilder();
@@ -755,5 +792,6 @@ export function buildConvKernelModule({ shared }: { readonly shared: boolean }):
   mod.addFunction(buildRelu(), "relu");
   mod.addFunction(buildReluGrad(), "relu_grad");
   mod.addFunction(buildMul(), "mul");
+  mod.addFunction(buildPlaneSums(), "plane_sums");
   return mod.toBytes();
 }
