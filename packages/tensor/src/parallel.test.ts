@@ -6,6 +6,8 @@ import { adamUpdate, gemm, getBackend, setBackend, type Backend } from "./comput
 import type { AdamScalars } from "./kernels/adam.js";
 import { getNumThreads, parallelCallCount, setNumThreads, setWorkerFactory } from "./parallel.js";
 import { Generator } from "./random.js";
+import { conv2d, maxPool2d, relu, tensor } from "./index.js";
+import { simdMap } from "./kernels/simd-map.js";
 
 function random(n: number, g: Generator): Float32Array {
   const a = new Float32Array(n);
@@ -118,6 +120,54 @@ describe("parallel gemm", () => {
           expect(sameBits(x, y)).toBe(true);
         }
       }
+    } finally {
+      setBackend(previous);
+    }
+  });
+});
+
+describe("range tasks of the conv kernels over worker threads", () => {
+  afterAll(() => {
+    setNumThreads(1);
+    setWorkerFactory(null);
+  });
+
+  it("ReLU and its gradient, 2×2 max pooling both ways, the direct convolution, bias sums and the product map: the bits of one thread", async () => {
+    const previous = getBackend();
+    setBackend("wasm");
+    try {
+      setWorkerFactory((src) => new Worker(src, { eval: true }));
+      const g = new Generator(21);
+      // Above PARALLEL_MIN_RANGE elements each; odd planes (41 columns: a pooled tail column), NaN and −0 inside.
+      const x0 = random(16 * 4 * 40 * 41, g).map((v, i) => (i % 997 === 0 ? NaN : i % 389 === 0 ? -0 : v));
+      const img0 = random(64 * 28 * 28, g), w0 = random(32 * 9, g), b0 = random(32, g), m0 = random(100_003, g);
+      const run = (): Float32Array[] => {
+        const x = tensor(x0, { shape: [16, 4, 40, 41], requiresGrad: true });
+        const r = relu(x);
+        const p = maxPool2d(r, { kernelSize: 2 });
+        p.backward(tensor(random(p.numel, new Generator(3)), { shape: p.shape }));
+        // conv1 of the CNN: the direct convolution, in place, split by images; its bias gradient by plane sums.
+        const w = tensor(w0, { shape: [32, 1, 3, 3], requiresGrad: true }), b = tensor(b0, { shape: [32], requiresGrad: true });
+        const c = conv2d(tensor(img0, { shape: [64, 1, 28, 28] }), w, b);
+        c.backward(tensor(random(c.numel, new Generator(4)), { shape: c.shape }));
+        const prod = tensor(new Float32Array(m0.length)).data;
+        expect(simdMap("mul", [tensor(m0).data, tensor(m0.map((v) => v * 3)).data], prod)).toBe(true);
+        return [r.data, p.data, x.grad!.data, c.data, w.grad!.data, b.grad!.data, prod];
+      };
+      setNumThreads(1);
+      const before = parallelCallCount();
+      const single = run();
+      expect(parallelCallCount()).toBe(before);
+      setNumThreads(2);
+      let multi: Float32Array[] = [];
+      await runParallel(() => {
+        multi = run();
+      });
+      const tasks = parallelCallCount();
+      multi = run();
+      // relu, max_pool_2x2, max_pool_2x2_grad, relu_grad, conv_direct, plane_sums, mul (and the weight gradient's products).
+      expect(parallelCallCount() - tasks).toBeGreaterThanOrEqual(7);
+      multi.forEach((a, i) => expect(sameBits(a, single[i]!), `output ${i}`).toBe(true));
     } finally {
       setBackend(previous);
     }

@@ -115,12 +115,38 @@ const SLOT = {
   m: 9, n: 10, k: 11, a: 12, transA: 13, b: 14, transB: 15, c: 16, accumulate: 17, // gemm
   p: 18, g: 19, expAvg: 20, expAvgSq: 21, // Adam (its scalars are in the Float64Array of scalars)
   panel: 22, // the gemms' panel blocks: thread t's at panel + t·GEMM_PANEL_BYTES
-  wino: 23, // WINO_PARAMS slots from here: a Winograd convolution's parameters (kernels/winograd-chunk.ts)
+  rangeKernel: 23, // a range task: the index of its kernel in RANGE_KERNELS,
+  rangeCount: 24, // the argument that counts units,
+  rangeShift: 25, // RANGE_SHIFTS (argument, bytes per unit) pairs: arguments that advance with the range (-1: none),
+  rangeArgs: 25 + 2 * 3, // and RANGE_ARGS arguments
+  wino: 25 + 2 * 3 + 12, // WINO_PARAMS slots from here: a Winograd convolution's parameters (kernels/winograd-chunk.ts)
 } as const;
 const SLOTS = SLOT.wino + WINO_PARAMS;
+const RANGE_SHIFTS = 3;
+const RANGE_ARGS = 12;
+
+/**
+ * Kernels of wasm/conv-kernels.ts that the team runs split into ranges of units (elements, planes or images): each
+ * unit's result depends on that unit's inputs alone, so any split gives the bits of one call.
+ */
+export const RANGE_KERNELS = ["relu", "relu_grad", "mul", "max_pool_2x2", "max_pool_2x2_grad", "plane_sums", "conv_direct"] as const;
+/** One of {@link RANGE_KERNELS}. */
+export type RangeKernel = (typeof RANGE_KERNELS)[number];
+
+/**
+ * A range task: `kernel(...args)` over `units` units, split into ranges [u0, u1); for a range, the argument at index
+ * `count` is u1 − u0 and each `[argument, bytes]` of `shifts` is advanced by u0·bytes (its data for unit u0 on).
+ */
+export interface RangeTask {
+  readonly kernel: RangeKernel;
+  readonly args: readonly number[];
+  readonly count: number;
+  readonly shifts: readonly (readonly [argument: number, bytes: number])[];
+  readonly units: number;
+}
 
 /** The tasks: the JS gemm, a SIMD gemm by layout, Adam (the JS kernel, or the SIMD one). */
-const TASK = { gemmJs: 0, gemmNt: 1, gemmNn: 2, gemmTn: 3, adam: 4, adamSimd: 5, winograd: 6, winogradWeight: 7 } as const;
+const TASK = { gemmJs: 0, gemmNt: 1, gemmNn: 2, gemmTn: 3, adam: 4, adamSimd: 5, winograd: 6, winogradWeight: 7, range: 8 } as const;
 const SIMD_TASK: Readonly<Record<GemmLayout, number>> = { nt: TASK.gemmNt, nn: TASK.gemmNn, tn: TASK.gemmTn };
 const CLOSED = 1 << 30;
 const CHUNKS_PER_THREAD = 2; // a thread that starts late leaves its chunks to the others
@@ -145,6 +171,9 @@ interface WorkerInit {
   readonly task: typeof TASK;
   /** Bytes of each thread's panel block (wasm/kernels.ts). */
   readonly panelBytes: number;
+  /** {@link RANGE_KERNELS}, and the number of shift pairs and arguments of a range task. */
+  readonly rangeKernels: readonly string[];
+  readonly rangeShape: readonly [shifts: number, args: number];
 }
 
 /** The kernels a worker runs, defined in its script from their source text. */
@@ -161,7 +190,7 @@ interface WorkerKernels {
  * from this module: only its arguments and globals. Operands are byte addresses in the shared tensor heap.
  */
 function workerMain(init: WorkerInit, kernels: WorkerKernels): void {
-  const { control: ctl, scalars: sc, memory, module, conv, slot: S, task: T, panelBytes } = init;
+  const { control: ctl, scalars: sc, memory, module, conv, slot: S, task: T, panelBytes, rangeKernels, rangeShape } = init;
   const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
   let f32 = new Float32Array(memory.buffer);
   const fns = module !== null ? (new wasm.Instance(module, { env: { memory } }).exports as Record<string, SimdGemm & SimdAdam>) : null;
@@ -184,7 +213,16 @@ function workerMain(init: WorkerInit, kernels: WorkerKernels): void {
       const count = ctl[S.chunks]!, chunk = ctl[S.chunkSize]!, size = ctl[S.size]!;
       const r0 = c * chunk, r1 = Math.min(size, r0 + chunk);
       const task = ctl[S.task]!;
-      if (task === T.winograd) {
+      if (task === T.range) {
+        const args: number[] = [];
+        for (let i = 0; i < rangeShape[1]; i++) args.push(ctl[S.rangeArgs + i]!);
+        for (let q = 0; q < rangeShape[0]; q++) {
+          const at = ctl[S.rangeShift + 2 * q]!;
+          if (at >= 0) args[at]! += r0 * ctl[S.rangeShift + 2 * q + 1]!;
+        }
+        args[ctl[S.rangeCount]!] = r1 - r0;
+        (convFns as unknown as Record<string, (...a: number[]) => void>)[rangeKernels[ctl[S.rangeKernel]!]!]!(...args);
+      } else if (task === T.winograd) {
         kernels.winograd(convFns!, fns!["gemm_nn"]!, ctl, S.wino, me, panel, r0, r1);
       } else if (task === T.winogradWeight) {
         kernels.winogradWeight(convFns!, fns!["gemm_nt"]!, ctl, S.wino, me, panel, r0, r1);
@@ -245,6 +283,7 @@ class ThreadTeam {
     this.control[SLOT.panel] = this.panels;
     const init: WorkerInit = {
       control: this.control, scalars: this.scalars, memory: heap.memory, module, conv, slot: SLOT, task: TASK, panelBytes: GEMM_PANEL_BYTES,
+      rangeKernels: RANGE_KERNELS, rangeShape: [RANGE_SHIFTS, RANGE_ARGS],
     };
     for (let w = 0; w < threads - 1; w++) {
       const worker = start(workerSource());
@@ -312,6 +351,30 @@ class ThreadTeam {
     this.run(images, weightGradient
       ? (i0, i1) => winogradWeightChunk(conv, simd.nt, ctl, SLOT.wino, 0, this.panels, i0, i1)
       : (i0, i1) => winogradChunk(conv, simd.nn, ctl, SLOT.wino, 0, this.panels, i0, i1), chunk);
+    teamTasks++;
+  }
+
+  /**
+   * A range task of the conv kernels (after {@link ThreadTeam.canRun} said yes with SIMD), in chunks of a multiple of 4
+   * units: the same bits as one call over all units.
+   */
+  range({ kernel, args, count, shifts, units }: RangeTask): void {
+    const ctl = this.control;
+    ctl[SLOT.task] = TASK.range;
+    ctl[SLOT.rangeKernel] = RANGE_KERNELS.indexOf(kernel);
+    ctl[SLOT.rangeCount] = count;
+    for (let q = 0; q < RANGE_SHIFTS; q++) {
+      ctl[SLOT.rangeShift + 2 * q] = shifts[q]?.[0] ?? -1;
+      ctl[SLOT.rangeShift + 2 * q + 1] = shifts[q]?.[1] ?? 0;
+    }
+    for (let i = 0; i < RANGE_ARGS; i++) ctl[SLOT.rangeArgs + i] = args[i] ?? 0;
+    const fn = (this.conv as unknown as Record<string, (...a: number[]) => void>)[kernel]!;
+    this.run(units, (u0, u1) => {
+      const a = args.slice();
+      for (const [at, bytes] of shifts) a[at]! += u0 * bytes;
+      a[count] = u1 - u0;
+      fn(...a);
+    });
     teamTasks++;
   }
 
@@ -393,6 +456,21 @@ export function teamFor(work: number, minWork: number, simd: boolean): ThreadTea
     team = new ThreadTeam(threads, factory, heap);
   }
   return team.canRun(simd) ? team : null;
+}
+
+/** Range tasks below this many units of work run on the calling thread alone. */
+export const PARALLEL_MIN_RANGE = 1 << 16;
+
+/**
+ * Runs a range task on the thread team when it should and can run there now: more than one thread, `work` (elements,
+ * or multiply-adds) at least {@link PARALLEL_MIN_RANGE}, workers ready. False (nothing done): the caller makes the one
+ * call itself, which gives the same bits.
+ */
+export function rangeOnTeam(task: RangeTask, work: number): boolean {
+  const t = task.units >= 2 ? teamFor(work, PARALLEL_MIN_RANGE, true) : null;
+  if (t === null) return false;
+  t.range(task);
+  return true;
 }
 
 let teamTasks = 0;

@@ -1,7 +1,9 @@
 // Patch-matrix kernels of the 2-D convolution (im2col and its adjoint col2im) on raw Float32Arrays, and the direct
 // SIMD convolution that replaces im2col + gemm for few input channels on the wasm backend; no tensors.
 import { getBackend } from "../compute.js";
-import { kernelEngine } from "../wasm/engine.js";
+import { addressOf } from "../heap.js";
+import { rangeOnTeam } from "../parallel.js";
+import { inHeap, kernelEngine } from "../wasm/engine.js";
 import { kernelInstructions } from "../wasm/index.js";
 
 /** Geometry of one 2-D convolution over one image: input [C, H, W] → output [·, OH, OW]. */
@@ -137,6 +139,18 @@ export function convDirect(
   const chunk = Math.max(1, Math.min(n, Math.floor(DIRECT_CHUNK_FLOATS / (cin * inPlane + cout * outPlane))));
   const { arena, conv } = e;
   arena.reset();
+  const px = addressOf(x, 0), pout = addressOf(out, 0);
+  if (!padded && px >= 0 && pout >= 0) {
+    // In place, split by images across the thread team when it pays.
+    const pw = inHeap(e, w, 0, w.length), pb = bias === null ? 0 : inHeap(e, bias, 0, cout);
+    const args = [px, pw, pb, pout, n, cin, height, width, cout, kH, kW, bias === null ? 0 : 1];
+    const shifts = [[0, 4 * cin * inPlane], [3, 4 * cout * outPlane]] as const;
+    if (!rangeOnTeam({ kernel: "conv_direct", args, count: 4, shifts, units: n }, n * cout * outPlane * taps)) {
+      conv.conv_direct(px, pw, pb, pout, n, cin, height, width, cout, kH, kW, bias === null ? 0 : 1);
+    }
+    arena.reset();
+    return true;
+  }
   const xIn = arena.alloc(chunk * cin * inPlane), xPad = padded ? arena.alloc(chunk * cin * paddedH * paddedW) : xIn;
   const pw = arena.alloc(w.length), pb = arena.alloc(cout), po = arena.alloc(chunk * cout * outPlane);
   const heap = e.f32();

@@ -1,6 +1,7 @@
 // 2-D max and average pooling loops over [planes, H, W] Float32Arrays (forward and backward), and the SIMD path of
 // 2×2 stride-2 max pooling on the wasm backend; no tensors.
 import { addressOf } from "../heap.js";
+import { rangeOnTeam } from "../parallel.js";
 import { inHeap, kernelEngine, type KernelEngine } from "../wasm/engine.js";
 
 /** Geometry of a pooling window over planes of [height, width] → [outH, outW]. */
@@ -105,7 +106,10 @@ export function maxPool2x2Forward(g: PoolGeometry, x: Float32Array, out: Float32
   e.arena.reset();
   // Arrays where they lie when in the tensor heap, else through scratch.
   const px = inHeap(e, x, 0, x.length), po = heapOrScratch(e, out), pc = heapOrScratch(e, code);
-  e.conv.max_pool_2x2(px, po, pc, g.planes, g.height, g.width, g.outH, g.outW);
+  const args = [px, po, pc, g.planes, g.height, g.width, g.outH, g.outW];
+  const inPlane = 4 * g.height * g.width, outPlane = 4 * g.outH * g.outW;
+  const task = { kernel: "max_pool_2x2", args, count: 3, shifts: [[0, inPlane], [1, outPlane], [2, outPlane]], units: g.planes } as const;
+  if (!rangeOnTeam(task, x.length)) e.conv.max_pool_2x2(px, po, pc, g.planes, g.height, g.width, g.outH, g.outW);
   const heap = e.f32();
   if (po !== addressOf(out, 0)) out.set(heap.subarray(po >> 2, (po >> 2) + count));
   if (pc !== addressOf(code, 0)) code.set(heap.subarray(pc >> 2, (pc >> 2) + count)); // same type: the bits copied
@@ -124,7 +128,10 @@ export function maxPool2x2Backward(g: PoolGeometry, dy: Float32Array, code: Floa
   const count = g.planes * g.outH * g.outW;
   e.arena.reset();
   const pd = inHeap(e, dy, 0, count), pc = inHeap(e, code, 0, count), px = heapOrScratch(e, dx);
-  e.conv.max_pool_2x2_grad(pd, pc, px, g.planes, g.height, g.width, g.outH, g.outW);
+  const args = [pd, pc, px, g.planes, g.height, g.width, g.outH, g.outW];
+  const inPlane = 4 * g.height * g.width, outPlane = 4 * g.outH * g.outW;
+  const task = { kernel: "max_pool_2x2_grad", args, count: 3, shifts: [[0, outPlane], [1, outPlane], [2, inPlane]], units: g.planes } as const;
+  if (!rangeOnTeam(task, dx.length)) e.conv.max_pool_2x2_grad(pd, pc, px, g.planes, g.height, g.width, g.outH, g.outW);
   if (px !== addressOf(dx, 0)) dx.set(e.f32().subarray(px >> 2, (px >> 2) + dx.length));
   e.arena.reset();
   return true;

@@ -1,7 +1,9 @@
 // Element-wise maps of the CNN's layers (ReLU, its gradient, a product) on the wasm backend: the SIMD kernels of
-// wasm/conv-kernels.ts, in place on arrays of the tensor heap, else through its scratch in chunks of 1 MiB.
+// wasm/conv-kernels.ts, in place on arrays of the tensor heap (split across the thread team when large), else through
+// its scratch in chunks of 1 MiB.
 import { getBackend } from "../compute.js";
 import { addressOf } from "../heap.js";
+import { rangeOnTeam } from "../parallel.js";
 import { kernelEngine } from "../wasm/engine.js";
 
 /** The maps: `relu` (x), `relu_grad` (x, g), `mul` (a, b); results as the kernels of the same name document. */
@@ -29,7 +31,10 @@ export function simdMap(kernel: MapKernel, inputs: readonly Float32Array[], out:
   const { conv } = e;
   const pa = addressOf(a, 0), pb = addressOf(b, 0), po = addressOf(out, 0);
   if (pa >= 0 && pb >= 0 && po >= 0) {
-    // All in the tensor heap: one call, in place.
+    // All in the tensor heap: in place, split across the thread team when it pays, else one call.
+    const args = kernel === "relu" ? [pa, po, n] : [pa, pb, po, n];
+    const count = args.length - 1;
+    if (rangeOnTeam({ kernel, args, count, shifts: args.slice(0, count).map((_, i) => [i, 4] as const), units: n }, n)) return true;
     if (kernel === "relu") conv.relu(pa, po, n);
     else if (kernel === "mul") conv.mul(pa, pb, po, n);
     else conv.relu_grad(pa, pb, po, n);

@@ -9,6 +9,7 @@ import { releaseArray, takeArray, takeFloat64, takeZeros } from "../pool.js";
 import { describeValue, formatShape } from "../shape.js";
 import { Tensor } from "../tensor.js";
 import { inHeap, kernelEngine } from "../wasm/engine.js";
+import { rangeOnTeam } from "../parallel.js";
 
 /** One integer for both spatial dims, or `[height, width]`. */
 export type IntPair = number | readonly [number, number];
@@ -253,7 +254,8 @@ function planeSums(g: Float32Array, planes: number, len: number, sums: Float64Ar
   }
   e.arena.reset();
   const src = inHeap(e, g, 0, planes * len), dst = e.arena.alloc(2 * planes);
-  e.conv.plane_sums(src, dst, planes, len);
+  const task = { kernel: "plane_sums", args: [src, dst, planes, len], count: 2, shifts: [[0, 4 * len], [1, 8]], units: planes } as const;
+  if (!rangeOnTeam(task, planes * len)) e.conv.plane_sums(src, dst, planes, len);
   sums.set(new Float64Array(e.memory.buffer, dst, planes));
   e.arena.reset();
 }
