@@ -1,6 +1,6 @@
 // Linear layer and the functional linear: y = x·Wᵀ + b as one fused graph node on the gemm kernel.
 import { Tensor, ShapeError, defineOp, formatShape, numel, uniform, type Generator } from "@tsgrad/tensor";
-import { gemm, releaseArray, takeArray, takeFloat64 } from "@tsgrad/tensor/internal";
+import { addBiasRows, biasGradient, gemm, takeArray } from "@tsgrad/tensor/internal";
 import { Module } from "./module.js";
 
 /**
@@ -29,10 +29,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   const m = numel(x.shape.slice(0, -1));
   const out = takeArray(m * outF); // gemm writes every element
   gemm(m, outF, inF, x.data, 0, false, weight.data, 0, true, out, 0);
-  if (b !== null) {
-    const bd = b.data;
-    for (let i = 0; i < m; i++) for (let j = 0; j < outF; j++) out[i * outF + j]! += bd[j]!;
-  }
+  if (b !== null) addBiasRows(out, b.data, m, outF);
   const shape = [...x.shape.slice(0, -1), outF];
   const inputs = b === null ? [x, weight] : [x, weight, b];
   return defineOp({
@@ -56,11 +53,8 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
         gemm(outF, inF, m, g, 0, true, x.data, 0, false, gw, 0);
       }
       if (b !== null && needs[2]) {
-        const acc = takeFloat64(outF).fill(0);
-        for (let i = 0; i < m; i++) for (let j = 0; j < outF; j++) acc[j]! += g[i * outF + j]!;
         gb = takeArray(outF);
-        for (let j = 0; j < outF; j++) gb[j] = acc[j]!;
-        releaseArray(acc);
+        biasGradient(g, m, outF, gb);
       }
       return b === null ? [gx, gw] : [gx, gw, gb];
     },

@@ -118,6 +118,13 @@ export class Heap {
     return this.view;
   }
 
+  /** A Float64Array over the whole memory (for kernels that write float64), valid until the heap next grows. */
+  f64(): Float64Array {
+    if (this.view64 === null || this.view64.byteLength !== this.memory.buffer.byteLength) this.view64 = new Float64Array(this.memory.buffer);
+    return this.view64;
+  }
+  private view64: Float64Array | null = null;
+
   /** Bytes in blocks now handed out, and bytes the memory spans. */
   stats(): { readonly usedBytes: number; readonly heapBytes: number } {
     return { usedBytes: this.usedBytes, heapBytes: this.memory.buffer.byteLength };

@@ -9,6 +9,7 @@ export { parallelCallCount } from "./parallel.js";
 export type { AdamScalars } from "./kernels/adam.js";
 export { adadeltaStep } from "./kernels/adadelta.js";
 export { simdMap } from "./kernels/simd-map.js";
+export { addBiasRows, biasGradient } from "./kernels/bias.js";
 export type { MapKernel } from "./kernels/simd-map.js";
 export type { AdadeltaStepScalars } from "./kernels/adadelta.js";
 export { sameShape } from "./shape.js";

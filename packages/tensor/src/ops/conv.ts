@@ -256,7 +256,7 @@ function planeSums(g: Float32Array, planes: number, len: number, sums: Float64Ar
   const src = inHeap(e, g, 0, planes * len), dst = e.arena.alloc(2 * planes);
   const task = { kernel: "plane_sums", args: [src, dst, planes, len], count: 2, shifts: [[0, 4 * len], [1, 8]], units: planes } as const;
   if (!rangeOnTeam(task, planes * len)) e.conv.plane_sums(src, dst, planes, len);
-  sums.set(new Float64Array(e.memory.buffer, dst, planes));
+  sums.set(e.f64().subarray(dst >> 3, (dst >> 3) + planes));
   e.arena.reset();
 }
 

@@ -78,6 +78,7 @@ const MEMORY = {
   i32Store: { prefix: false, op: 0x36, align: 2 },
   f32Store: { prefix: false, op: 0x38, align: 2 },
   f64Store: { prefix: false, op: 0x39, align: 3 },
+  f64Load: { prefix: false, op: 0x2b, align: 3 },
   v128Load: { prefix: true, op: 0x00, align: 4 },
   v128Load32Splat: { prefix: true, op: 0x09, align: 2 },
   v128Store: { prefix: true, op: 0x0b, align: 4 },
@@ -155,6 +156,11 @@ export class FunctionBuilder {
     const buf = new DataView(new ArrayBuffer(4));
     buf.setFloat32(0, v, true);
     return this.op(0x43, buf.getUint8(0), buf.getUint8(1), buf.getUint8(2), buf.getUint8(3));
+  }
+  f64Const(v: number): this {
+    const buf = new DataView(new ArrayBuffer(8));
+    buf.setFloat64(0, v, true);
+    return this.op(0x44, ...Array.from({ length: 8 }, (_, i) => buf.getUint8(i)));
   }
   /** `v128.const` with four f32 lanes. */
   f32x4Const(l0: number, l1 = l0, l2 = l0, l3 = l0): this {
@@ -234,6 +240,7 @@ export class FunctionBuilder {
   f32Load(offset = 0): this { return this.mem("f32Load", offset); }
   f32Store(offset = 0): this { return this.mem("f32Store", offset); }
   f64Store(offset = 0): this { return this.mem("f64Store", offset); }
+  f64Load(offset = 0): this { return this.mem("f64Load", offset); }
   v128Load(offset = 0): this { return this.mem("v128Load", offset); }
   v128Store(offset = 0): this { return this.mem("v128Store", offset); }
   /** Loads one f32 and replicates it into the four lanes. */

@@ -1,6 +1,7 @@
 // SIMD kernels of the convolutions, emitted with the assembler: zero padding of image planes, the three tile
 // transforms of Winograd's F(2×2, 3×3) (input, output, output gradient), 2×2 max pooling, a direct convolution for
-// few input channels, and the element-wise maps around them (ReLU, its gradient, a product). Every address is an i32
+// few input channels, the element-wise maps around them (ReLU, its gradient, a product), and the float64 sums of the
+// bias gradients (planes of a convolution, columns of a Linear) with a Linear's bias add. Every address is an i32
 // byte offset into the imported memory; arrays are f32, row-major. Four tiles of a tile row go through the f32x4 lanes together; the
 // tiles that do not fill a group of four (and the edge tiles of the outputs) take a scalar path with the same
 // operations in the same order, so every value is computed the same way wherever its tile falls.
@@ -66,6 +67,13 @@ export interface ConvKernelExports {
    * ops/conv.ts, so the same bits.
    */
   plane_sums(src: number, sums: number, planes: number, len: number): void;
+  /** out[i, j] = x[i, j] + b[j] (f32) for `rows` rows of n (a Linear's bias; out may be x). */
+  add_rows(x: number, b: number, out: number, rows: number, n: number): void;
+  /**
+   * sums[j] (f64) = Σ_i g[i, j] over `rows` rows of n, each column summed in float64 from 0 in row order (a Linear's
+   * bias gradient, as its JavaScript loop sums it).
+   */
+  column_sums(g: number, sums: number, rows: number, n: number): void;
 }
 
 const EVEN = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27]; // lanes 0, 2 of a, then 0, 2 of b
@@ -776,6 +784,57 @@ function buildPlaneSums(): FunctionBuilder {
   return f;
 }
 
+// out[i, j] = x[i, j] + b[j]
+function buildAddRows(): FunctionBuilder {
+  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32"]);
+  const [x, b, out, rows, n] = params(f, 5) as [Local, Local, Local, Local, Local];
+  const i = f.local("i32"), j = f.local("i32"), rowEnd = f.local("i32"), vecEnd = f.local("i32");
+  countTo(f, i, rows, () => {
+    f.localGet(n).i32Const(4).i32Mul().localSet(rowEnd);
+    f.localGet(rowEnd).i32Const(-16).i32And().localSet(vecEnd);
+    f.i32Const(0).localSet(j);
+    f.forLoop(j, vecEnd, 16, () => {
+      f.localGet(out).localGet(j).i32Add();
+      f.localGet(x).localGet(j).i32Add().v128Load();
+      f.localGet(b).localGet(j).i32Add().v128Load().f32x4Add().v128Store();
+    });
+    f.forLoop(j, rowEnd, 4, () => {
+      f.localGet(out).localGet(j).i32Add();
+      f.localGet(x).localGet(j).i32Add().f32Load();
+      f.localGet(b).localGet(j).i32Add().f32Load().f32Add().f32Store();
+    });
+    f.localGet(x).localGet(rowEnd).i32Add().localSet(x);
+    f.localGet(out).localGet(rowEnd).i32Add().localSet(out);
+  });
+  return f;
+}
+
+// sums[j] = 0; for each row i: sums[j] += f64(g[i, j])
+function buildColumnSums(): FunctionBuilder {
+  const f = new FunctionBuilder(["i32", "i32", "i32", "i32"]);
+  const [g, sums, rows, n] = params(f, 4) as [Local, Local, Local, Local];
+  const i = f.local("i32"), j = f.local("i32"), vecEnd = f.local("i32"), v = f.local("v128"), ps = f.local("i32");
+  f.localGet(n).i32Const(-4).i32And().localSet(vecEnd);
+  f.i32Const(0).localSet(j);
+  f.forLoop(j, n, 1, () => f.localGet(sums).localGet(j).i32Const(8).i32Mul().i32Add().f64Const(0).f64Store());
+  countTo(f, i, rows, () => {
+    f.i32Const(0).localSet(j);
+    f.forLoop(j, vecEnd, 4, () => {
+      f.localGet(g).localGet(j).i32Const(4).i32Mul().i32Add().v128Load().localSet(v);
+      f.localGet(sums).localGet(j).i32Const(8).i32Mul().i32Add().localSet(ps);
+      f.localGet(ps).localGet(ps).v128Load().localGet(v).f64x2PromoteLowF32x4().f64x2Add().v128Store();
+      f.localGet(ps).localGet(ps).v128Load(16).localGet(v).localGet(v).i8x16Shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7])
+        .f64x2PromoteLowF32x4().f64x2Add().v128Store(16);
+    });
+    f.forLoop(j, n, 1, () => {
+      f.localGet(sums).localGet(j).i32Const(8).i32Mul().i32Add().localTee(ps);
+      f.localGet(ps).f64Load().localGet(g).localGet(j).i32Const(4).i32Mul().i32Add().f32Load().f64PromoteF32().f64Add().f64Store();
+    });
+    f.localGet(g).localGet(n).i32Const(4).i32Mul().i32Add().localSet(g);
+  });
+  return f;
+}
+
 /** The convolution kernel module's bytes: `env.memory` imported (shared or not) and the functions of `ConvKernelExports`. */
 export function buildConvKernelModule({ shared }: { readonly shared: boolean }): Uint8Array {
   const mod = new ModuleBuilder();
@@ -793,5 +852,7 @@ export function buildConvKernelModule({ shared }: { readonly shared: boolean }):
   mod.addFunction(buildReluGrad(), "relu_grad");
   mod.addFunction(buildMul(), "mul");
   mod.addFunction(buildPlaneSums(), "plane_sums");
+  mod.addFunction(buildAddRows(), "add_rows");
+  mod.addFunction(buildColumnSums(), "column_sums");
   return mod.toBytes();
 }

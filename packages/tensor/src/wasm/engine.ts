@@ -16,6 +16,8 @@ export interface KernelEngine {
   readonly arena: Scratch;
   /** A view of the whole memory, valid until the heap next grows. */
   f32(): Float32Array;
+  /** The same as float64 (8-byte aligned addresses). */
+  f64(): Float64Array;
   /**
    * C (+)= op(A)·op(B) on operands in this memory (byte addresses, layouts as the gemm kernels'), through the gemm
    * dispatcher (compute.ts): in place, on the threads of `setNumThreads`, with its choice of kernel for small
@@ -54,6 +56,7 @@ function createEngine(): KernelEngine | null {
     memory,
     arena: new Scratch(heap),
     f32: () => heap.f32(),
+    f64: () => heap.f64(),
     gemm: (layout, m, n, k, a, b, c, accumulate) => {
       const f32 = heap.f32();
       gemm(m, n, k, f32, a >> 2, layout === "tn", f32, b >> 2, layout === "nt", f32, c >> 2, accumulate);
