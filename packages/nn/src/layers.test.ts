@@ -1,6 +1,7 @@
 // ReLU, Flatten, Dropout and Sequential: values, shapes, modes and gradients.
 import { describe, expect, it } from "vitest";
-import { Generator, gradcheck, ones, randn, tensor, type Tensor } from "@tsgrad/tensor";
+import { Generator, getBackend, gradcheck, ones, randn, setBackend, tensor, type Tensor } from "@tsgrad/tensor";
+import { sameBits } from "@tsgrad/testing";
 import { Dropout, Flatten, GELU, Linear, ReLU, Sequential, relu, logSoftmax, mseLoss } from "./index.js";
 import { gelu } from "@tsgrad/tensor";
 
@@ -29,6 +30,17 @@ describe("ReLU and Flatten", () => {
   });
 });
 
+/** Runs `fn` on the given backend. */
+function onBackend(backend: "js" | "wasm", fn: () => void): void {
+  const previous = getBackend();
+  setBackend(backend);
+  try {
+    fn();
+  } finally {
+    setBackend(previous);
+  }
+}
+
 describe("Dropout", () => {
   it("zeroes a fraction p in training and scales the rest by 1/(1−p)", () => {
     const drop = new Dropout(0.3, { generator: new Generator(4) });
@@ -47,26 +59,33 @@ describe("Dropout", () => {
     expect(y.gradFn!.name).toBe("dropout");
   });
 
-  it.each([[0.25], [0.5], [0.1], [1 / 3]])("draws the mask from the generator's nextFloat() < p, p = %d", (p) => {
-    const x = randn([3, 1001], { generator: new Generator(5) });
-    const drop = new Dropout(p, { generator: new Generator(9) });
-    const y1 = drop.forward(x), y2 = drop.forward(x);
-    const ref = new Generator(9);
-    const scale = Math.fround(1 / (1 - p));
-    for (const y of [y1, y2]) {
-      const want = x.data.map((v) => v * (ref.nextFloat() < p ? 0 : scale)); // x·0 is −0 for negative x
-      expect(Array.from(y.data)).toEqual(Array.from(want));
-    }
+  // [3, 1001]: the JavaScript loop; [7, 1501]: on the wasm backend, the SIMD module's (4,096 elements and more).
+  const cases = (["js", "wasm"] as const).flatMap((backend) => [[3, 1001], [7, 1501]].flatMap((shape) =>
+    [0.25, 0.5, 0.1, 1 / 3].map((p) => [backend, shape, p] as const)));
+  it.each(cases)("%s backend, %j: draws the mask from the generator's nextFloat() < p, p = %d", (backend, shape, p) => {
+    onBackend(backend, () => {
+      const x = randn(shape, { generator: new Generator(5) });
+      const drop = new Dropout(p, { generator: new Generator(9) });
+      const y1 = drop.forward(x), y2 = drop.forward(x);
+      const ref = new Generator(9);
+      const scale = Math.fround(1 / (1 - p));
+      for (const y of [y1, y2]) {
+        const want = x.data.map((v) => v * (ref.nextFloat() < p ? 0 : scale)); // x·0 is −0 for negative x
+        expect(sameBits(y.data, want)).toBe(true);
+      }
+    });
   });
 
-  it("leaves its generator where that many nextFloat() calls leave it", () => {
-    const g = new Generator(11);
-    g.nextNormal(); // a spare normal deviate is kept
-    new Dropout(0.5, { generator: g }).forward(ones([777]));
-    const ref = new Generator(11);
-    ref.nextNormal();
-    for (let i = 0; i < 777; i++) ref.nextFloat();
-    expect(g.getState()).toEqual(ref.getState());
+  it.each([["js", 777], ["wasm", 777], ["wasm", 5003]] as const)("%s backend, %i elements: leaves its generator where that many nextFloat() calls leave it", (backend, n) => {
+    onBackend(backend, () => {
+      const g = new Generator(11);
+      g.nextNormal(); // a spare normal deviate is kept
+      new Dropout(0.5, { generator: g }).forward(ones([n]));
+      const ref = new Generator(11);
+      ref.nextNormal();
+      for (let i = 0; i < n; i++) ref.nextFloat();
+      expect(g.getState()).toEqual(ref.getState());
+    });
   });
 
   it("is the identity in eval mode and for p = 0; p = 1 zeroes everything", () => {

@@ -1,6 +1,6 @@
 // Parameter-free layers (ReLU, GELU, Flatten, Dropout) and the Sequential container.
 import { Tensor, defineOp, defaultGenerator, gelu, type GeluOptions, type Generator } from "@tsgrad/tensor";
-import { aliases, handOver, simdMap, takeArray } from "@tsgrad/tensor/internal";
+import { aliases, handOver, simdDropout, simdMap, takeArray } from "@tsgrad/tensor/internal";
 import { Module, type AnyModule } from "./module.js";
 
 /**
@@ -140,7 +140,9 @@ function dropoutMask(
 ): void {
   const state = generator.getState();
   XOSHIRO.set(state.words); // as int32 bit patterns
-  fillMask(XOSHIRO, Math.ceil(p * 16777216) /* 2²⁴·p is exact */, Math.fround(scale), x, mask, out);
+  const threshold = Math.ceil(p * 16777216) /* 2²⁴·p is exact */, kept = Math.fround(scale);
+  // The SIMD module's loop on the wasm backend (storage in the tensor heap), else the JavaScript one: the same bits.
+  if (!simdDropout(XOSHIRO, threshold, kept, x, mask, out)) fillMask(XOSHIRO, threshold, kept, x, mask, out);
   const words = Array.from(new Uint32Array(XOSHIRO.buffer)) as unknown as [number, number, number, number];
   generator.setState({ words, spareNormal: state.spareNormal });
 }

@@ -8,7 +8,7 @@ export { gemm, adamUpdate, copiedFloats } from "./compute.js";
 export { parallelCallCount } from "./parallel.js";
 export type { AdamScalars } from "./kernels/adam.js";
 export { adadeltaStep } from "./kernels/adadelta.js";
-export { simdMap } from "./kernels/simd-map.js";
+export { simdDropout, simdMap } from "./kernels/simd-map.js";
 export { addBiasRows, biasGradient } from "./kernels/bias.js";
 export type { MapKernel } from "./kernels/simd-map.js";
 export type { AdadeltaStepScalars } from "./kernels/adadelta.js";

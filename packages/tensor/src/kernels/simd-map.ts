@@ -59,3 +59,25 @@ export function simdMap(kernel: MapKernel, inputs: readonly Float32Array[], out:
   e.arena.reset();
   return true;
 }
+
+/**
+ * Dropout's mask and output in one pass of the SIMD module's `dropout_mask` (its xoshiro128** steps, threshold and
+ * products: see ConvKernelExports), `state` (four int32 words) advanced in place; false (nothing done) where the wasm
+ * backend is not chosen or unavailable, or an array lies outside the tensor heap: the caller runs its JavaScript loop,
+ * which gives the same bits.
+ */
+export function simdDropout(state: Int32Array, threshold: number, kept: number, x: Float32Array, mask: Float32Array, out: Float32Array): boolean {
+  const n = out.length;
+  if (n < MIN_ELEMENTS || getBackend() !== "wasm") return false;
+  const e = kernelEngine();
+  if (e === null) return false;
+  const px = addressOf(x, 0), pm = addressOf(mask, 0), po = addressOf(out, 0);
+  if (px < 0 || pm < 0 || po < 0) return false;
+  e.arena.reset();
+  const ps = e.arena.alloc(4), words = new Int32Array(e.f32().buffer, ps, 4);
+  words.set(state);
+  e.conv.dropout_mask(ps, threshold, kept, px, pm, po, n);
+  state.set(words);
+  e.arena.reset();
+  return true;
+}

@@ -56,9 +56,10 @@ const PLAIN = {
   i32LeS: 0x4c, i32LeU: 0x4d, i32GeS: 0x4e, i32GeU: 0x4f,
   f32Eq: 0x5b, f32Ne: 0x5c, f32Lt: 0x5d, f32Gt: 0x5e, f32Le: 0x5f, f32Ge: 0x60,
   i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32DivS: 0x6d, i32DivU: 0x6e, i32RemS: 0x6f, i32RemU: 0x70,
-  i32And: 0x71, i32Or: 0x72, i32Xor: 0x73, i32Shl: 0x74, i32ShrS: 0x75, i32ShrU: 0x76,
+  i32And: 0x71, i32Or: 0x72, i32Xor: 0x73, i32Shl: 0x74, i32ShrS: 0x75, i32ShrU: 0x76, i32Rotl: 0x77,
   f32Abs: 0x8b, f32Neg: 0x8c, f32Sqrt: 0x91, f32Add: 0x92, f32Sub: 0x93, f32Mul: 0x94, f32Div: 0x95,
   f32Min: 0x96, f32Max: 0x97, f64Add: 0xa0, f64PromoteF32: 0xbb,
+  i32ReinterpretF32: 0xbc, f32ReinterpretI32: 0xbe,
 } as const;
 
 /** SIMD instructions with no immediate (after the 0xFD prefix, opcode as u32 LEB128). */
@@ -214,6 +215,7 @@ export class FunctionBuilder {
   i32Shl(): this { return this.plain("i32Shl"); }
   i32ShrS(): this { return this.plain("i32ShrS"); }
   i32ShrU(): this { return this.plain("i32ShrU"); }
+  i32Rotl(): this { return this.plain("i32Rotl"); }
 
   // f32 scalar arithmetic and comparisons.
   f32Eq(): this { return this.plain("f32Eq"); }
@@ -233,6 +235,8 @@ export class FunctionBuilder {
   f32Max(): this { return this.plain("f32Max"); }
   f64Add(): this { return this.plain("f64Add"); }
   f64PromoteF32(): this { return this.plain("f64PromoteF32"); }
+  i32ReinterpretF32(): this { return this.plain("i32ReinterpretF32"); }
+  f32ReinterpretI32(): this { return this.plain("f32ReinterpretI32"); }
 
   // Memory: the address (i32 bytes) is on the stack, `offset` is a constant added to it.
   i32Load(offset = 0): this { return this.mem("i32Load", offset); }

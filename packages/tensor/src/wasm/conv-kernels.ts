@@ -67,6 +67,12 @@ export interface ConvKernelExports {
    * ops/conv.ts, so the same bits.
    */
   plane_sums(src: number, sums: number, planes: number, len: number): void;
+  /**
+   * Dropout's mask from the xoshiro128** state at `state` (four i32 words, advanced in place by n steps): step i's
+   * output u (`Generator.nextUint32`) drops element i when u >>> 8 < threshold: mask[i] = 0, else `kept`;
+   * out[i] = x[i]·mask[i] (f32).
+   */
+  dropout_mask(state: number, threshold: number, kept: number, x: number, mask: number, out: number, n: number): void;
   /** out[i, j] = x[i, j] + b[j] (f32) for `rows` rows of n (a Linear's bias; out may be x). */
   add_rows(x: number, b: number, out: number, rows: number, n: number): void;
   /**
@@ -784,6 +790,37 @@ function buildPlaneSums(): FunctionBuilder {
   return f;
 }
 
+// for i < n: u = rotl(s1·5, 7)·9; t = s1 << 9; s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = rotl(s3, 11)
+//   m = (u >>> 8) < threshold ? 0 : kept; mask[i] = m; out[i] = x[i]·m
+function buildDropoutMask(): FunctionBuilder {
+  const f = new FunctionBuilder(["i32", "i32", "f32", "i32", "i32", "i32", "i32"]);
+  const [state, threshold, kept, x, mask, out, n] = params(f, 7) as [Local, Local, Local, Local, Local, Local, Local];
+  const s = Array.from({ length: 4 }, () => f.local("i32")), t = f.local("i32"), u = f.local("i32");
+  const i = f.local("i32"), end = f.local("i32"), m = f.local("f32"), keptBits = f.local("i32");
+  s.forEach((w, k) => f.localGet(state).i32Load(4 * k).localSet(w));
+  f.localGet(kept).i32ReinterpretF32().localSet(keptBits);
+  f.localGet(n).i32Const(4).i32Mul().localSet(end);
+  f.i32Const(0).localSet(i);
+  f.forLoop(i, end, 4, () => {
+    const [s0, s1, s2, s3] = s as [Local, Local, Local, Local];
+    f.localGet(s1).i32Const(5).i32Mul().i32Const(7).i32Rotl().i32Const(9).i32Mul().i32Const(8).i32ShrU().localSet(u);
+    f.localGet(s1).i32Const(9).i32Shl().localSet(t);
+    f.localGet(s2).localGet(s0).i32Xor().localSet(s2);
+    f.localGet(s3).localGet(s1).i32Xor().localSet(s3);
+    f.localGet(s1).localGet(s2).i32Xor().localSet(s1);
+    f.localGet(s0).localGet(s3).i32Xor().localSet(s0);
+    f.localGet(s2).localGet(t).i32Xor().localSet(s2);
+    f.localGet(s3).i32Const(11).i32Rotl().localSet(s3);
+    // m = dropped ? +0 : kept, without a branch (a select on f32 compiles to one, mispredicted at rate p):
+    // bits (dropped − 1) & kept.
+    f.localGet(u).localGet(threshold).i32LtU().i32Const(1).i32Sub().localGet(keptBits).i32And().f32ReinterpretI32().localSet(m);
+    f.localGet(mask).localGet(i).i32Add().localGet(m).f32Store();
+    f.localGet(out).localGet(i).i32Add().localGet(x).localGet(i).i32Add().f32Load().localGet(m).f32Mul().f32Store();
+  });
+  s.forEach((w, k) => f.localGet(state).localGet(w).i32Store(4 * k));
+  return f;
+}
+
 // out[i, j] = x[i, j] + b[j]
 function buildAddRows(): FunctionBuilder {
   const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32"]);
@@ -852,6 +889,7 @@ export function buildConvKernelModule({ shared }: { readonly shared: boolean }):
   mod.addFunction(buildReluGrad(), "relu_grad");
   mod.addFunction(buildMul(), "mul");
   mod.addFunction(buildPlaneSums(), "plane_sums");
+  mod.addFunction(buildDropoutMask(), "dropout_mask");
   mod.addFunction(buildAddRows(), "add_rows");
   mod.addFunction(buildColumnSums(), "column_sums");
   return mod.toBytes();
