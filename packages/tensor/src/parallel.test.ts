@@ -8,6 +8,7 @@ import { getNumThreads, parallelCallCount, setNumThreads, setWorkerFactory } fro
 import { Generator } from "./random.js";
 import { conv2d, maxPool2d, relu, tensor } from "./index.js";
 import { simdMap } from "./kernels/simd-map.js";
+import { adadeltaStep } from "./kernels/adadelta.js";
 
 function random(n: number, g: Generator): Float32Array {
   const a = new Float32Array(n);
@@ -120,6 +121,40 @@ describe("parallel gemm", () => {
           expect(sameBits(x, y)).toBe(true);
         }
       }
+    } finally {
+      setBackend(previous);
+    }
+  });
+});
+
+describe("Adadelta over worker threads", () => {
+  afterAll(() => {
+    setNumThreads(1);
+    setWorkerFactory(null);
+  });
+
+  it.each([[0, false], [0.01, true]])("weight decay %d, maximize %s: the bits of one thread", async (weightDecay, maximize) => {
+    const previous = getBackend();
+    setBackend("wasm");
+    try {
+      setWorkerFactory((src) => new Worker(src, { eval: true }));
+      const g = new Generator(31);
+      const n = 100_003, p0 = random(n, g), g0 = random(n, g), v0 = random(n, g).map(Math.abs), u0 = random(n, g).map(Math.abs);
+      const s = { lr: 1, rho: 0.9, eps: 1e-6, weightDecay, maximize };
+      const run = (): Float32Array[] => {
+        const [p, v, u] = [p0, v0, u0].map((a) => tensor(a).data) as [Float32Array, Float32Array, Float32Array];
+        adadeltaStep(p, tensor(g0).data, v, u, s);
+        adadeltaStep(p, tensor(g0).data, v, u, s);
+        return [p, v, u];
+      };
+      setNumThreads(1);
+      const single = run();
+      setNumThreads(2);
+      let multi: Float32Array[] = [];
+      await runParallel(() => {
+        multi = run();
+      });
+      multi.forEach((a, i) => expect(sameBits(a, single[i]!), `array ${i}`).toBe(true));
     } finally {
       setBackend(previous);
     }

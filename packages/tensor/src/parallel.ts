@@ -8,8 +8,9 @@ import {
   winogradChunk, winogradChunkSource, winogradWeightChunk, WINO_PARAMS, type WinogradChunkKernels,
 } from "./kernels/winograd-chunk.js";
 import {
-  compileConvKernelModule, compileKernelModule, GEMM_PANEL_BYTES, wasmSimdSupported, type GemmLayout, type WasmMemory, type WasmModule,
+  compileConvKernelModule, compileKernelModule, compileOptimKernelModule, GEMM_PANEL_BYTES, wasmSimdSupported, type GemmLayout, type WasmMemory, type WasmModule,
 } from "./wasm/index.js";
+import type { OptimKernelExports } from "./wasm/optim-kernels.js";
 import { wasmApi, type WasmApi } from "./wasm/webassembly.js";
 
 /** The little a worker must offer: Node's `Worker` and the browser's `Worker` both fit. */
@@ -146,7 +147,7 @@ export interface RangeTask {
 }
 
 /** The tasks: the JS gemm, a SIMD gemm by layout, Adam (the JS kernel, or the SIMD one). */
-const TASK = { gemmJs: 0, gemmNt: 1, gemmNn: 2, gemmTn: 3, adam: 4, adamSimd: 5, winograd: 6, winogradWeight: 7, range: 8 } as const;
+const TASK = { gemmJs: 0, gemmNt: 1, gemmNn: 2, gemmTn: 3, adam: 4, adamSimd: 5, winograd: 6, winogradWeight: 7, range: 8, adadelta: 9 } as const;
 const SIMD_TASK: Readonly<Record<GemmLayout, number>> = { nt: TASK.gemmNt, nn: TASK.gemmNn, tn: TASK.gemmTn };
 const CLOSED = 1 << 30;
 const CHUNKS_PER_THREAD = 2; // a thread that starts late leaves its chunks to the others
@@ -165,8 +166,10 @@ interface WorkerInit {
   readonly scalars: Float64Array;
   readonly memory: WasmMemory;
   readonly module: WasmModule | null;
-  /** The conv kernels' module (with `module`), for Winograd tasks. */
+  /** The conv kernels' module (with `module`), for Winograd and range tasks. */
   readonly conv: WasmModule | null;
+  /** The optimizer kernels' module (with `module`), for Adadelta. */
+  readonly optim: WasmModule | null;
   readonly slot: typeof SLOT;
   readonly task: typeof TASK;
   /** Bytes of each thread's panel block (wasm/kernels.ts). */
@@ -190,12 +193,13 @@ interface WorkerKernels {
  * from this module: only its arguments and globals. Operands are byte addresses in the shared tensor heap.
  */
 function workerMain(init: WorkerInit, kernels: WorkerKernels): void {
-  const { control: ctl, scalars: sc, memory, module, conv, slot: S, task: T, panelBytes, rangeKernels, rangeShape } = init;
+  const { control: ctl, scalars: sc, memory, module, conv, optim, slot: S, task: T, panelBytes, rangeKernels, rangeShape } = init;
   const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
   let f32 = new Float32Array(memory.buffer);
   const fns = module !== null ? (new wasm.Instance(module, { env: { memory } }).exports as Record<string, SimdGemm & SimdAdam>) : null;
   const simd = fns === null ? [] : [null, fns["gemm_nt"]!, fns["gemm_nn"]!, fns["gemm_tn"]!];
   const convFns = conv !== null ? (new wasm.Instance(conv, { env: { memory } }).exports as unknown as WinogradChunkKernels) : null;
+  const optimFns = optim !== null ? (new wasm.Instance(optim, { env: { memory } }).exports as unknown as OptimKernelExports) : null;
   const me = Atomics.add(ctl, S.ready, 1) + 1; // this thread's number (the calling thread is 0): its scratch
   const panel = ctl[S.panel] === 0 ? 0 : ctl[S.panel]! + me * panelBytes;
   let seen = Atomics.load(ctl, S.seq);
@@ -213,7 +217,9 @@ function workerMain(init: WorkerInit, kernels: WorkerKernels): void {
       const count = ctl[S.chunks]!, chunk = ctl[S.chunkSize]!, size = ctl[S.size]!;
       const r0 = c * chunk, r1 = Math.min(size, r0 + chunk);
       const task = ctl[S.task]!;
-      if (task === T.range) {
+      if (task === T.adadelta) {
+        optimFns!.adadelta(ctl[S.p]!, ctl[S.g]!, ctl[S.expAvg]!, ctl[S.expAvgSq]!, r0, r1, sc[0]!, sc[1]!, sc[2]!, sc[3]!, sc[4]!, sc[5]!);
+      } else if (task === T.range) {
         const args: number[] = [];
         for (let i = 0; i < rangeShape[1]; i++) args.push(ctl[S.rangeArgs + i]!);
         for (let q = 0; q < rangeShape[0]; q++) {
@@ -271,10 +277,13 @@ class ThreadTeam {
   private readonly conv: WinogradChunkKernels | null;
   /** The panel blocks (the calling thread's first), or 0. */
   private readonly panels: number;
+  private readonly optim: OptimKernelExports | null;
 
   constructor(readonly threads: number, start: WorkerFactory, private readonly heap: Heap) {
     const module = wasmSimdSupported() ? compileKernelModule(true) : null;
     const conv = module === null ? null : compileConvKernelModule(true);
+    const optim = module === null ? null : compileOptimKernelModule(true);
+    this.optim = optim === null ? null : (new (wasmApi()!.Instance)(optim, { env: { memory: heap.memory } }).exports as unknown as OptimKernelExports);
     this.simd = module === null ? null : instantiate(module, heap.memory);
     this.conv = conv === null ? null : (new (wasmApi()!.Instance)(conv, { env: { memory: heap.memory } }).exports as unknown as WinogradChunkKernels);
     Atomics.store(this.control, SLOT.next, CLOSED);
@@ -282,7 +291,7 @@ class ThreadTeam {
     this.panels = module === null ? 0 : Math.max(0, heap.alloc(threads * GEMM_PANEL_BYTES));
     this.control[SLOT.panel] = this.panels;
     const init: WorkerInit = {
-      control: this.control, scalars: this.scalars, memory: heap.memory, module, conv, slot: SLOT, task: TASK, panelBytes: GEMM_PANEL_BYTES,
+      control: this.control, scalars: this.scalars, memory: heap.memory, module, conv, optim, slot: SLOT, task: TASK, panelBytes: GEMM_PANEL_BYTES,
       rangeKernels: RANGE_KERNELS, rangeShape: [RANGE_SHIFTS, RANGE_ARGS],
     };
     for (let w = 0; w < threads - 1; w++) {
@@ -351,6 +360,22 @@ class ThreadTeam {
     this.run(images, weightGradient
       ? (i0, i1) => winogradWeightChunk(conv, simd.nt, ctl, SLOT.wino, 0, this.panels, i0, i1)
       : (i0, i1) => winogradChunk(conv, simd.nn, ctl, SLOT.wino, 0, this.panels, i0, i1), chunk);
+    teamTasks++;
+  }
+
+  /**
+   * One Adadelta step (wasm/optim-kernels.ts) split by element ranges over arrays at byte addresses of the heap, after
+   * {@link ThreadTeam.canRun} said yes with SIMD; `s`: ρ, 1 − ρ, eps, −lr, weight decay, maximize (1 or 0), already
+   * rounded to float32. Element-wise: the bits of one call.
+   */
+  adadelta(p: number, g: number, v: number, u: number, n: number, s: readonly number[]): void {
+    const ctl = this.control;
+    ctl[SLOT.task] = TASK.adadelta;
+    ctl[SLOT.p] = p; ctl[SLOT.g] = g; ctl[SLOT.expAvg] = v; ctl[SLOT.expAvgSq] = u;
+    const sc = this.scalars;
+    sc.set(s);
+    const fn = this.optim!.adadelta;
+    this.run(n, (i0, i1) => fn(p, g, v, u, i0, i1, sc[0]!, sc[1]!, sc[2]!, sc[3]!, sc[4]!, sc[5]!));
     teamTasks++;
   }
 

@@ -2,6 +2,7 @@
 // dispatch to the SIMD kernel of wasm/optim-kernels.ts on the wasm backend (the same bits: every step is IEEE f32).
 import { getBackend } from "../compute.js";
 import { addressOf } from "../heap.js";
+import { PARALLEL_MIN_ADAM, teamFor } from "../parallel.js";
 import { kernelEngine } from "../wasm/engine.js";
 
 /** Hyperparameters of one Adadelta step (`torch.optim.Adadelta`). */
@@ -44,7 +45,9 @@ export function adadeltaStep(
     return q;
   };
   const pp = at(param), pg = at(grad), pv = at(squareAvg), pu = at(accDelta);
-  e.optim.adadelta(pp, pg, pv, pu, 0, n, rho, oneMinusRho, eps, negLr, wd, s.maximize ? 1 : 0);
+  const team = teamFor(n, PARALLEL_MIN_ADAM, true);
+  if (team !== null) team.adadelta(pp, pg, pv, pu, n, [rho, oneMinusRho, eps, negLr, wd, s.maximize ? 1 : 0]);
+  else e.optim.adadelta(pp, pg, pv, pu, 0, n, rho, oneMinusRho, eps, negLr, wd, s.maximize ? 1 : 0);
   const heap = e.f32();
   for (const [a, p] of [[param, pp], [squareAvg, pv], [accDelta, pu]] as const) {
     if (addressOf(a, 0) !== p) a.set(heap.subarray(p >> 2, (p >> 2) + n));

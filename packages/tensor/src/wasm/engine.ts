@@ -3,9 +3,9 @@
 import { gemm } from "../compute.js";
 import { addressOf, kernelHeap, Scratch } from "../heap.js";
 import type { ConvKernelExports } from "./conv-kernels.js";
-import { compileConvKernelModule, wasmSimdSupported, type GemmLayout } from "./index.js";
-import { buildOptimKernelModule, type OptimKernelExports } from "./optim-kernels.js";
-import { wasmApi, type WasmMemory } from "./webassembly.js";
+import { compileConvKernelModule, compileOptimKernelModule, wasmSimdSupported, type GemmLayout } from "./index.js";
+import type { OptimKernelExports } from "./optim-kernels.js";
+import { wasmApi, type WasmMemory, type WasmModule } from "./webassembly.js";
 
 /** The SIMD kernels on the tensor heap. Addresses are byte offsets; `f32()` views the whole memory. */
 export interface KernelEngine {
@@ -48,11 +48,10 @@ function createEngine(): KernelEngine | null {
   const heap = kernelHeap();
   if (api === null || heap === null || !wasmSimdSupported()) return null;
   const { memory, shared } = heap;
-  const instantiate = <T>(bytes: Uint8Array): T =>
-    new api.Instance(new api.Module(bytes), { env: { memory } }).exports as unknown as T;
+  const instantiate = <T>(module: WasmModule): T => new api.Instance(module, { env: { memory } }).exports as unknown as T;
   return {
-    conv: new api.Instance(compileConvKernelModule(shared), { env: { memory } }).exports as unknown as ConvKernelExports,
-    optim: instantiate<OptimKernelExports>(buildOptimKernelModule({ shared })),
+    conv: instantiate<ConvKernelExports>(compileConvKernelModule(shared)),
+    optim: instantiate<OptimKernelExports>(compileOptimKernelModule(shared)),
     memory,
     arena: new Scratch(heap),
     f32: () => heap.f32(),

@@ -3,6 +3,7 @@
 import { FunctionBuilder, ModuleBuilder } from "./assembler.js";
 import { buildKernelModule, type GemmLayout, type KernelExports } from "./kernels.js";
 import { buildConvKernelModule } from "./conv-kernels.js";
+import { buildOptimKernelModule } from "./optim-kernels.js";
 import { wasmApi, type WasmApi, type WasmMemory, type WasmModule } from "./webassembly.js";
 import type { AdamScalars } from "../kernels/adam.js";
 
@@ -111,6 +112,18 @@ export function compileConvKernelModule(shared: boolean): WasmModule {
   if (module === undefined) {
     module = new (requireApi("compileConvKernelModule").Module)(buildConvKernelModule({ shared }));
     convCompiled.set(shared, module);
+  }
+  return module;
+}
+
+const optimCompiled = new Map<boolean, WasmModule>();
+
+/** The compiled module of wasm/optim-kernels.ts for a shared or a plain memory (compiled once, then cached). */
+export function compileOptimKernelModule(shared: boolean): WasmModule {
+  let module = optimCompiled.get(shared);
+  if (module === undefined) {
+    module = new (requireApi("compileOptimKernelModule").Module)(buildOptimKernelModule({ shared }));
+    optimCompiled.set(shared, module);
   }
   return module;
 }
