@@ -130,18 +130,20 @@ if (wanted("step")) {
     if (pinned.length > 0) console.log(`(unset for the PyTorch runs: ${pinned.join(", ")})`);
   }
   const best = torch.length > 0 ? torch.reduce((a, r) => (r.msPerStep < a.msPerStep ? r : a)) : results.find((r) => r.system === "tsgrad-wasm-2t");
-  const torch1 = torch.filter((r) => r.threads === 1).reduce((a, r) => (a === null || r.msPerStep < a.msPerStep ? r : a), null) ?? best;
+  // The faster PyTorch row at a thread count (the row's own: tsgrad's "-2t" rows against PyTorch's 2-thread ones).
+  const threadsOf = (r) => r.threads ?? Number(/-(\d+)t$/.exec(r.system)?.[1] ?? 1);
+  const torchAt = (t) => torch.filter((r) => threadsOf(r) === t).reduce((a, r) => (a === null || r.msPerStep < a.msPerStep ? r : a), null) ?? best;
   const refName = torch.length > 0 ? "PyTorch" : "tsgrad-2t";
   const stepsPerEpoch = Math.ceil(60000 / 64);
   // The step's products: x·W1ᵀ and dW1 (64×784×128 each), and layer 2's forward, dW2 and dX2 (64×128×10 each).
   const stepMflop = (2 * (2 * 64 * 784 * 128) + 3 * (2 * 64 * 128 * 10)) / 1e6;
   console.log(
-    `${"system".padEnd(23)} ms/step  × ${refName} best  × ${refName} 1t‡ s/epoch*  step GFLOP/s†  peak RSS MB  GC pauses/1k steps   GFLOP/s x·Wᵀ   dY·W    dYᵀ·x`,
+    `${"system".padEnd(23)} ms/step  × ${refName} best  × same threads‡ s/epoch*  step GFLOP/s†  peak RSS MB  GC pauses/1k steps   GFLOP/s x·Wᵀ   dY·W    dYᵀ·x`,
   );
   for (const r of results) {
     console.log(
       `${r.system.padEnd(22)} ${r.msPerStep.toFixed(3).padStart(8)} ${(r.msPerStep / best.msPerStep).toFixed(2).padStart(15)}` +
-        ` ${(r.msPerStep / torch1.msPerStep).toFixed(2).padStart(13)}` +
+        ` ${(r.msPerStep / torchAt(threadsOf(r)).msPerStep).toFixed(2).padStart(15)}` +
         ` ${((r.msPerStep * stepsPerEpoch) / 1000).toFixed(1).padStart(9)} ${(stepMflop / r.msPerStep).toFixed(1).padStart(14)}` +
         ` ${r.peakRssMB.toFixed(0).padStart(12)}` +
         ` ${(r.gcPauses * 1000).toFixed(0).padStart(19)}` +
@@ -149,7 +151,9 @@ if (wanted("step")) {
     );
   }
   console.log("* implied seconds per epoch of 60,000 images (938 steps), training steps only");
-  if (torch.length > 0) console.log("‡ ratios to the faster PyTorch row (as installed, or +malloc: glibc's MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ raised)");
+  if (torch.length > 0) {
+    console.log("‡ to the faster PyTorch row at the row's thread count (as installed, or +malloc: glibc's MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ raised); \"best\": the fastest PyTorch row");
+  }
   console.log(`† the step's ${stepMflop.toFixed(1)} MFLOP of matrix products per ms of the whole step (Adam, cross-entropy and the rest included)`);
   if (roof !== null) {
     const t1 = results.find((r) => r.system === "tsgrad-wasm-1t");
