@@ -27,6 +27,18 @@ async function runParallel(run: () => void): Promise<void> {
   throw new Error("the worker pool never ran a product");
 }
 
+/** Runs `run` on 1 thread, then on 2 until the workers took part: the same bits, array by array. */
+async function expectOneThreadBits(run: () => Float32Array[]): Promise<void> {
+  setNumThreads(1);
+  const single = run();
+  setNumThreads(2);
+  let multi: Float32Array[] = [];
+  await runParallel(() => {
+    multi = run();
+  });
+  multi.forEach((a, i) => expect(sameBits(a, single[i]!), `array ${i}`).toBe(true));
+}
+
 /** Plain Adam's scalars (lr 1e-3, betas 0.9/0.999, eps 1e-8, coupled weight decay `wd`) at step `t`. */
 function plainAdamScalars(wd: number, t: number): AdamScalars {
   const f = Math.fround;
@@ -141,20 +153,12 @@ describe("Adadelta over worker threads", () => {
       const g = new Generator(31);
       const n = 100_003, p0 = random(n, g), g0 = random(n, g), v0 = random(n, g).map(Math.abs), u0 = random(n, g).map(Math.abs);
       const s = { lr: 1, rho: 0.9, eps: 1e-6, weightDecay, maximize };
-      const run = (): Float32Array[] => {
+      await expectOneThreadBits(() => {
         const [p, v, u] = [p0, v0, u0].map((a) => tensor(a).data) as [Float32Array, Float32Array, Float32Array];
         adadeltaStep(p, tensor(g0).data, v, u, s);
         adadeltaStep(p, tensor(g0).data, v, u, s);
         return [p, v, u];
-      };
-      setNumThreads(1);
-      const single = run();
-      setNumThreads(2);
-      let multi: Float32Array[] = [];
-      await runParallel(() => {
-        multi = run();
       });
-      multi.forEach((a, i) => expect(sameBits(a, single[i]!), `array ${i}`).toBe(true));
     } finally {
       setBackend(previous);
     }
@@ -189,20 +193,12 @@ describe("range tasks of the conv kernels over worker threads", () => {
         expect(simdMap("mul", [tensor(m0).data, tensor(m0.map((v) => v * 3)).data], prod)).toBe(true);
         return [r.data, p.data, x.grad!.data, c.data, w.grad!.data, b.grad!.data, prod];
       };
-      setNumThreads(1);
-      const before = parallelCallCount();
-      const single = run();
-      expect(parallelCallCount()).toBe(before);
-      setNumThreads(2);
-      let multi: Float32Array[] = [];
-      await runParallel(() => {
-        multi = run();
-      });
+      await expectOneThreadBits(run);
+      // On 2 threads: relu, max_pool_2x2, max_pool_2x2_grad, relu_grad, conv_direct, plane_sums, mul (and the weight
+      // gradient's products) ran on the team.
       const tasks = parallelCallCount();
-      multi = run();
-      // relu, max_pool_2x2, max_pool_2x2_grad, relu_grad, conv_direct, plane_sums, mul (and the weight gradient's products).
+      run();
       expect(parallelCallCount() - tasks).toBeGreaterThanOrEqual(7);
-      multi.forEach((a, i) => expect(sameBits(a, single[i]!), `output ${i}`).toBe(true));
     } finally {
       setBackend(previous);
     }

@@ -88,6 +88,16 @@ function requireApi(where: string): WasmApi {
 
 const compiled = new Map<string, WasmModule>();
 
+/** The module `key` names, compiled from `build()` on first use, then cached. */
+function compileOnce(where: string, key: string, build: () => Uint8Array): WasmModule {
+  let module = compiled.get(key);
+  if (module === undefined) {
+    module = new (requireApi(where).Module)(build());
+    compiled.set(key, module);
+  }
+  return module;
+}
+
 /**
  * The compiled kernel module for a shared or a plain memory (compiled once, then cached), its gemms on relaxed SIMD
  * where allowed and available ({@link kernelInstructions}). Synchronous `new WebAssembly.Module`: the module is a few
@@ -95,37 +105,17 @@ const compiled = new Map<string, WasmModule>();
  */
 export function compileKernelModule(shared: boolean): WasmModule {
   const relaxed = kernelInstructions() === "relaxed-simd";
-  const key = `${shared}:${relaxed}`;
-  let module = compiled.get(key);
-  if (module === undefined) {
-    module = new (requireApi("compileKernelModule").Module)(buildKernelModule({ shared, relaxed }));
-    compiled.set(key, module);
-  }
-  return module;
+  return compileOnce("compileKernelModule", `gemm:${shared}:${relaxed}`, () => buildKernelModule({ shared, relaxed }));
 }
-
-const convCompiled = new Map<boolean, WasmModule>();
 
 /** The compiled module of wasm/conv-kernels.ts for a shared or a plain memory (compiled once, then cached). */
 export function compileConvKernelModule(shared: boolean): WasmModule {
-  let module = convCompiled.get(shared);
-  if (module === undefined) {
-    module = new (requireApi("compileConvKernelModule").Module)(buildConvKernelModule({ shared }));
-    convCompiled.set(shared, module);
-  }
-  return module;
+  return compileOnce("compileConvKernelModule", `conv:${shared}`, () => buildConvKernelModule({ shared }));
 }
-
-const optimCompiled = new Map<boolean, WasmModule>();
 
 /** The compiled module of wasm/optim-kernels.ts for a shared or a plain memory (compiled once, then cached). */
 export function compileOptimKernelModule(shared: boolean): WasmModule {
-  let module = optimCompiled.get(shared);
-  if (module === undefined) {
-    module = new (requireApi("compileOptimKernelModule").Module)(buildOptimKernelModule({ shared }));
-    optimCompiled.set(shared, module);
-  }
-  return module;
+  return compileOnce("compileOptimKernelModule", `optim:${shared}`, () => buildOptimKernelModule({ shared }));
 }
 
 /** Options of `createMemory`, in 64 KiB pages. */
