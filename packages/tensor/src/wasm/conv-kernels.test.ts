@@ -64,8 +64,8 @@ describe("plane_sums: float64 plane sums in planeSum's order (ops/conv.ts)", () 
   function reference(x: Float32Array, off: number, len: number): number {
     const s = [0, 0, 0, 0];
     const end4 = len - (len % 4);
-    for (let t = 0; t < end4; t++) s[t % 4] += x[off + t]!;
-    for (let t = end4; t < len; t++) s[0] += x[off + t]!;
+    for (let t = 0; t < end4; t++) s[t % 4]! += x[off + t]!;
+    for (let t = end4; t < len; t++) s[0]! += x[off + t]!;
     return s[0]! + s[1]! + (s[2]! + s[3]!);
   }
 
