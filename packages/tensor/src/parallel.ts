@@ -130,7 +130,9 @@ const RANGE_ARGS = 12;
  * Kernels of wasm/conv-kernels.ts that the team runs split into ranges of units (elements, planes or images): each
  * unit's result depends on that unit's inputs alone, so any split gives the bits of one call.
  */
-export const RANGE_KERNELS = ["relu", "relu_grad", "mul", "max_pool_2x2", "max_pool_2x2_grad", "plane_sums", "conv_direct"] as const;
+export const RANGE_KERNELS = [
+  "relu", "relu_grad", "mul", "max_pool_2x2", "max_pool_2x2_grad", "plane_sums", "conv_direct", "sum_partials",
+] as const;
 /** One of {@link RANGE_KERNELS}. */
 export type RangeKernel = (typeof RANGE_KERNELS)[number];
 

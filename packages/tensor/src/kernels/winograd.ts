@@ -1,7 +1,7 @@
 // Winograd's minimal filtering F(2×2, 3×3) for 3×3 stride-1 convolutions: the tile transforms on raw Float32Arrays
 // (JavaScript loops; SIMD in wasm/conv-kernels.ts) and the 16 channel products per chunk of images on the gemm dispatcher.
 import { gemm, getBackend, WASM_MIN_MACS } from "../compute.js";
-import { getNumThreads, PARALLEL_MIN_MACS, teamFor } from "../parallel.js";
+import { getNumThreads, PARALLEL_MIN_MACS, rangeOnTeam, teamFor } from "../parallel.js";
 import { addressOf } from "../heap.js";
 import { inHeap, kernelEngine, type KernelEngine } from "../wasm/engine.js";
 import { WINO, WINO_GRAD, WINO_PARAMS } from "./winograd-chunk.js";
@@ -370,12 +370,11 @@ function weightGradOnTeam(
   p[WINO_GRAD.g] = addressOf(g, 0); p[WINO_GRAD.gImage] = 4 * cout * outH * outW;
   p[WINO_GRAD.partials] = partials; p[WINO_GRAD.chunkImages] = chunk;
   team.winograd(p, n, chunk, true);
-  const heap = e.f32(), at = partials >> 2;
-  acc.set(heap.subarray(at, at + plane));
-  for (let k = 1; k < chunks; k++) {
-    const from = at + k * plane;
-    for (let i = 0; i < plane; i++) acc[i]! += heap[from + i]!; // each chunk added in order, rounded to float32
-  }
+  // acc = the partials added in chunk order, each sum rounded to float32 (split by elements across the team).
+  const inPlace = addressOf(acc, 0), dst = inPlace >= 0 ? inPlace : e.arena.alloc(plane);
+  const task = { kernel: "sum_partials", args: [partials, dst, chunks, 4 * plane, plane], count: 4, shifts: [[0, 4], [1, 4]], units: plane } as const;
+  if (!rangeOnTeam(task, chunks * plane)) e.conv.sum_partials(partials, dst, chunks, 4 * plane, plane);
+  if (dst !== inPlace) acc.set(e.f32().subarray(dst >> 2, (dst >> 2) + plane));
   e.arena.reset();
   return true;
 }

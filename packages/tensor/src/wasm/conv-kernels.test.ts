@@ -85,3 +85,20 @@ describe("plane_sums: float64 plane sums in planeSum's order (ops/conv.ts)", () 
     for (let p = 0; p < planes; p++) expect(Object.is(got[p], reference(x, p * len, len)), `plane ${p}`).toBe(true);
   });
 });
+
+describe("sum_partials: partial sums added in order in float32", () => {
+  it.each([[1, 7], [2, 4096], [8, 1027], [3, 2]])("%i partials of %i elements, NaN and −0 among them", (partials, n) => {
+    const e = kernelEngine()!;
+    const g = new Generator(partials * 100 + n);
+    const src = Float32Array.from({ length: partials * n }, (_, i) => (i % 101 === 7 ? NaN : i % 37 === 2 ? -0 : g.nextNormal() * 10 ** Math.floor(g.nextFloat() * 9 - 4)));
+    const want = src.slice(0, n);
+    for (let k = 1; k < partials; k++) for (let i = 0; i < n; i++) want[i]! += src[k * n + i]!;
+    e.arena.reset();
+    const ps = e.arena.alloc(src.length), pd = e.arena.alloc(n);
+    e.f32().set(src, ps >> 2);
+    e.conv.sum_partials(ps, pd, partials, 4 * n, n);
+    const got = e.f32().slice(pd >> 2, (pd >> 2) + n);
+    e.arena.reset();
+    expect(same(got, want) || got.every((v, i) => Object.is(v, want[i]) || (Number.isNaN(v) && Number.isNaN(want[i]!)))).toBe(true);
+  });
+});

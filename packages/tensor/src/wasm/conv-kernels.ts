@@ -73,6 +73,11 @@ export interface ConvKernelExports {
    * out[i] = x[i]·mask[i] (f32).
    */
   dropout_mask(state: number, threshold: number, kept: number, x: number, mask: number, out: number, n: number): void;
+  /**
+   * dst[i] = ((src_0[i] + src_1[i]) + src_2[i]) + … over `partials` arrays of n f32 `stride` bytes apart, added in
+   * order in f32 (the partial sums of a weight gradient).
+   */
+  sum_partials(src: number, dst: number, partials: number, stride: number, n: number): void;
   /** out[i, j] = x[i, j] + b[j] (f32) for `rows` rows of n (a Linear's bias; out may be x). */
   add_rows(x: number, b: number, out: number, rows: number, n: number): void;
   /**
@@ -821,6 +826,36 @@ function buildDropoutMask(): FunctionBuilder {
   return f;
 }
 
+// dst[i] = src[i]; for k = 1 … partials − 1: dst[i] += src[k·stride + i]
+function buildSumPartials(): FunctionBuilder {
+  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32"]);
+  const [src, dst, partials, stride, n] = params(f, 5) as [Local, Local, Local, Local, Local];
+  const i = f.local("i32"), k = f.local("i32"), at = f.local("i32"), end = f.local("i32"), vecEnd = f.local("i32");
+  const sv = f.local("v128"), ss = f.local("f32");
+  f.localGet(n).i32Const(4).i32Mul().localSet(end);
+  f.localGet(end).i32Const(-16).i32And().localSet(vecEnd);
+  /** The sum of element (byte offset) i over the partials: `kind` f32x4 or f32. */
+  const sum = (kind: "v128" | "f32"): void => {
+    const acc = kind === "v128" ? sv : ss;
+    f.localGet(src).localGet(i).i32Add().localTee(at);
+    if (kind === "v128") f.v128Load(); else f.f32Load();
+    f.localSet(acc);
+    f.i32Const(1).localSet(k);
+    f.forLoop(k, partials, 1, () => {
+      f.localGet(at).localGet(stride).i32Add().localSet(at);
+      f.localGet(acc).localGet(at);
+      if (kind === "v128") f.v128Load().f32x4Add(); else f.f32Load().f32Add();
+      f.localSet(acc);
+    });
+    f.localGet(dst).localGet(i).i32Add().localGet(acc);
+    if (kind === "v128") f.v128Store(); else f.f32Store();
+  };
+  f.i32Const(0).localSet(i);
+  f.forLoop(i, vecEnd, 16, () => sum("v128"));
+  f.forLoop(i, end, 4, () => sum("f32"));
+  return f;
+}
+
 // out[i, j] = x[i, j] + b[j]
 function buildAddRows(): FunctionBuilder {
   const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32"]);
@@ -890,6 +925,7 @@ export function buildConvKernelModule({ shared }: { readonly shared: boolean }):
   mod.addFunction(buildMul(), "mul");
   mod.addFunction(buildPlaneSums(), "plane_sums");
   mod.addFunction(buildDropoutMask(), "dropout_mask");
+  mod.addFunction(buildSumPartials(), "sum_partials");
   mod.addFunction(buildAddRows(), "add_rows");
   mod.addFunction(buildColumnSums(), "column_sums");
   return mod.toBytes();
