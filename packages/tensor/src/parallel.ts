@@ -148,7 +148,10 @@ export interface RangeTask {
   readonly units: number;
 }
 
-/** The tasks: the JS gemm, a SIMD gemm by layout, Adam (the JS kernel, or the SIMD one). */
+/**
+ * The tasks: the JS gemm, a SIMD gemm by layout, Adam (the JS kernel, or the SIMD one), a Winograd convolution or its
+ * weight gradient by images, a range task of the conv kernels, Adadelta's SIMD kernel.
+ */
 const TASK = { gemmJs: 0, gemmNt: 1, gemmNn: 2, gemmTn: 3, adam: 4, adamSimd: 5, winograd: 6, winogradWeight: 7, range: 8, adadelta: 9 } as const;
 const SIMD_TASK: Readonly<Record<GemmLayout, number>> = { nt: TASK.gemmNt, nn: TASK.gemmNn, tn: TASK.gemmTn };
 const CLOSED = 1 << 30;
