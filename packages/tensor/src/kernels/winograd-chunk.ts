@@ -33,6 +33,17 @@ export function winogradInput(conv: WinogradChunkKernels, p: Int32Array, at: num
   conv.wino_input(src, base + p[at + 25]!, inC, count, paddedH, paddedW, p[at + 16]!, p[at + 17]!, p[at + 22]!);
 }
 
+/** The geometry both chunk functions read from the parameters, and thread `thread`'s scratch: V's and the second planes'. */
+export function chunkGeometry(p: Int32Array, at: number, thread: number): {
+  inC: number; outC: number; tilesH: number; tilesW: number; vStride: number; secondStride: number; base: number; v: number; second: number;
+} {
+  const base = p[at + 20]! + thread * p[at + 21]!;
+  return {
+    inC: p[at + 7]!, outC: p[at + 8]!, tilesH: p[at + 16]!, tilesW: p[at + 17]!, vStride: p[at + 22]!, secondStride: p[at + 23]!,
+    base, v: base + p[at + 25]!, second: base + p[at + 26]!,
+  };
+}
+
 /**
  * Images [i0, i1) of a 3×3 stride-1 convolution by F(2×2, 3×3) (see winogradConv in winograd.ts): pad (unless the
  * planes are already the padded ones), input transform, the 16 products M[ξ] = U[ξ]·V[ξ], output transform (+ bias),
@@ -42,9 +53,8 @@ export function winogradInput(conv: WinogradChunkKernels, p: Int32Array, at: num
 export function winogradChunk(
   conv: WinogradChunkKernels, gemmNn: GemmNn, p: Int32Array, at: number, thread: number, panel: number, i0: number, i1: number,
 ): void {
-  const count = i1 - i0, inC = p[at + 7]!, outC = p[at + 8]!, tilesH = p[at + 16]!, tilesW = p[at + 17]!;
-  const vStride = p[at + 22]!, mStride = p[at + 23]!;
-  const base = p[at + 20]! + thread * p[at + 21]!, v = base + p[at + 25]!, m = base + p[at + 26]!;
+  const { inC, outC, tilesH, tilesW, vStride, secondStride: mStride, base, v, second: m } = chunkGeometry(p, at, thread);
+  const count = i1 - i0;
   winogradInput(conv, p, at, base, i0, i1);
   const tiles = count * tilesH * tilesW, u = p[at + 4]!;
   for (let xi = 0; xi < 16; xi++) gemmNn(outC, tiles, inC, u + 4 * xi * outC * inC, v + xi * vStride, m + xi * mStride, 0, 0, outC, panel);
@@ -60,9 +70,8 @@ export function winogradChunk(
 export function winogradWeightChunk(
   conv: WinogradChunkKernels, gemmNt: GemmNn, p: Int32Array, at: number, thread: number, panel: number, i0: number, i1: number,
 ): void {
-  const count = i1 - i0, cin = p[at + 7]!, cout = p[at + 8]!, tilesH = p[at + 16]!, tilesW = p[at + 17]!;
-  const vStride = p[at + 22]!, yStride = p[at + 23]!;
-  const base = p[at + 20]! + thread * p[at + 21]!, v = base + p[at + 25]!, yt = base + p[at + 26]!;
+  const { inC: cin, outC: cout, tilesH, tilesW, vStride, secondStride: yStride, base, v, second: yt } = chunkGeometry(p, at, thread);
+  const count = i1 - i0;
   winogradInput(conv, p, at, base, i0, i1);
   conv.wino_grad_output(p[at + 2]! + i0 * p[at + 3]!, yt, cout, count, p[at + 18]!, p[at + 19]!, tilesH, tilesW, yStride);
   const tiles = count * tilesH * tilesW, plane = cout * cin;
@@ -72,5 +81,5 @@ export function winogradWeightChunk(
 
 /** The source text of the chunk functions (and what they call), for worker threads to evaluate. */
 export function winogradChunkSource(): string {
-  return [winogradInput, winogradChunk, winogradWeightChunk].map((f) => f.toString()).join("\n");
+  return [chunkGeometry, winogradInput, winogradChunk, winogradWeightChunk].map((f) => f.toString()).join("\n");
 }

@@ -256,7 +256,8 @@ function planeSums(g: Float32Array, planes: number, len: number, sums: Float64Ar
   const src = inHeap(e, g, 0, planes * len), dst = e.arena.alloc(2 * planes);
   const task = { kernel: "plane_sums", args: [src, dst, planes, len], count: 2, shifts: [[0, 4 * len], [1, 8]], units: planes } as const;
   if (!rangeOnTeam(task, planes * len)) e.conv.plane_sums(src, dst, planes, len);
-  sums.set(e.f64().subarray(dst >> 3, (dst >> 3) + planes));
+  const f64 = e.f64(), at = dst >> 3;
+  for (let q = 0; q < planes; q++) sums[q] = f64[at + q]!;
   e.arena.reset();
 }
 
